@@ -1,0 +1,31 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace medrelay::test {
+
+// A fresh directory under the system temp dir, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Reads a whole file; empty string if absent.
+std::string readFile(const std::filesystem::path& p);
+void writeFile(const std::filesystem::path& p, const std::string& contents);
+
+// Paths baked in at build time.
+inline std::string sourceDir() { return MEDRELAY_SOURCE_DIR; }
+inline std::string sharedDir() { return MEDRELAY_SHARED_DIR; }
+inline std::string serverBinary() { return MEDRELAY_BINARY; }
+
+}  // namespace medrelay::test
