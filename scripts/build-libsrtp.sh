@@ -36,6 +36,15 @@ complete() {
 
 complete && exit 0
 
+# PREFIX/lib and PREFIX/include are replaced below: only ever in a prefix this script owns
+# (marked when it was found empty, so an interrupted build can be redone).
+OWNED="${PREFIX}/.medrelay-libsrtp-prefix"
+if [ ! -f "${OWNED}" ] && [ ! -f "${STAMP}" ] && [ -n "$(ls -A "${PREFIX}")" ]; then
+  echo "build-libsrtp: ${PREFIX} is not empty and was not made by this script" >&2
+  exit 1
+fi
+: >"${OWNED}"
+
 # Several presets may configure at once: one builds, the others wait and then find it complete.
 mkdir -p "${BUILD_DIR}"
 exec 9>"${BUILD_DIR}/.lock"
@@ -111,7 +120,7 @@ run ./configure --prefix="${PREFIX}" --enable-openssl --disable-log-stdout \
 grep -q '^#define OPENSSL 1' crypto/include/config.h ||
   fail "configure did not select the OpenSSL backend"
 run make -j"$(nproc 2>/dev/null || echo 2)" libsrtp2.a || fail "make failed"
-rm -rf "${PREFIX:?}/lib" "${PREFIX:?}/include"
+rm -rf "${PREFIX:?}/lib" "${PREFIX:?}/include" "${STAMP}"
 run make install || fail "make install failed"
 rm -f "${PREFIX}"/lib/libsrtp2.so*
 echo "${STAMP_TEXT}" >"${STAMP}"
