@@ -183,6 +183,9 @@ Result<void> AccessLog::openExisting(const std::vector<std::string>& files, int6
       }
       fd_ = fd;
     } else if (scan.failure) {
+      if (scan.failure->code == "unknown_key") {
+        return makeError("access_log_key", "cannot check the log: " + scan.failure->describe());
+      }
       if (!options_.restart_broken_chain) {
         return makeError("access_log_corrupt",
                          "refusing to log on a broken chain: " + scan.failure->describe() +

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -25,6 +27,7 @@ class FaultyFiles final : public AccessLogFileLayer {
   std::atomic<int> sync_errno{0};   // when non-zero, fdatasync() fails with it
   std::atomic<uint64_t> syncs{0};
   std::atomic<uint64_t> writes{0};
+  std::atomic<int> sync_delay_us{0};  // makes fdatasync slow, as on a real disk
 
   int open(const std::string& path, int flags, int mode) override {
     return real_->open(path, flags, mode);
@@ -42,6 +45,7 @@ class FaultyFiles final : public AccessLogFileLayer {
   int fdatasync(int fd) override {
     if (const int e = sync_errno.load(); e != 0) return -e;
     ++syncs;
+    if (const int d = sync_delay_us.load(); d > 0) usleep(static_cast<useconds_t>(d));
     return real_->fdatasync(fd);
   }
   int ftruncate(int fd, off_t length) override { return real_->ftruncate(fd, length); }
