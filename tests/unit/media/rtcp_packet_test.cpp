@@ -166,14 +166,13 @@ TEST(RtcpCompoundTest, FirBuildParse) {
 TEST(RtcpCompoundTest, TransportCcDecode) {
   // base 100, 6 packets, ref time -1, fb count 3; chunks: run-length "small delta" x2, then a
   // 2-bit status vector: large, small, not received, (rest unused); deltas follow.
-  std::vector<uint8_t> b = {
-      0x8f, 0xcd, 0x00, 0x07, 0,    0,    0,    1,    0,    0,    0, 2,
-      0x00, 0x64, 0x00, 0x06, 0xff, 0xff, 0xff, 0x03, 0x20, 0x02,  // run length: symbol 1 (small) x
-                                                                   // 2
-      0xE4, 0x00,               // vector S=1: 2, 1, 0, 0, 0, 0, 0
-      0x04, 0x08,               // small deltas 4 (1 ms), 8 (2 ms)
-      0xff, 0xfc,               // large delta -4 (-1 ms)
-      0x10, 0x00, 0x00, 0x02};  // small delta 16 (4 ms), padding
+  std::vector<uint8_t> b = {0x8f, 0xcd, 0x00, 0x07, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x64, 0x00, 0x06,
+                            0xff, 0xff, 0xff, 0x03, 0x20, 0x02,  // run length: symbol 1 (small) x
+                                                                 // 2
+                            0xE4, 0x00,                          // vector S=1: 2, 1, 0, 0, 0, 0, 0
+                            0x04, 0x08,                          // small deltas 4 (1 ms), 8 (2 ms)
+                            0xff, 0xfc,                          // large delta -4 (-1 ms)
+                            0x10, 0x00, 0x00, 0x02};             // small delta 16 (4 ms), padding
   b[3] = static_cast<uint8_t>(b.size() / 4 - 1);
   const auto c = Compound::parse(b);
   ASSERT_TRUE(c);
@@ -265,7 +264,10 @@ TEST(RtcpCompoundTest, RewriteSsrcsForForwarding) {
     if (s == 1) return 2;
     return s;
   };
-  for (const Item item : *Compound::parse(b)) rewriteSsrcs(item, map);
+  // Name the compound: a range-for over *optional-temporary would dangle.
+  const auto srCompound = Compound::parse(b);
+  ASSERT_TRUE(srCompound);
+  for (const Item item : *srCompound) rewriteSsrcs(item, map);
   const auto c = Compound::parse(b);
   const auto sr = Report::parse(*c->begin());
   EXPECT_EQ(sr->ssrc(), 0xA0A0A0A0u);
@@ -273,7 +275,9 @@ TEST(RtcpCompoundTest, RewriteSsrcsForForwarding) {
   EXPECT_EQ(sr->block(0).cumulativeLost, -3);  // other fields untouched
   EXPECT_EQ(b[b.size() - 20], 0x11);           // SDES left alone
 
-  for (const Item item : *Compound::parse(fbs)) rewriteSsrcs(item, map);
+  const auto fbCompound = Compound::parse(fbs);
+  ASSERT_TRUE(fbCompound);
+  for (const Item item : *fbCompound) rewriteSsrcs(item, map);
   auto it = Compound::parse(fbs)->begin();
   EXPECT_EQ(Report::parse(*it)->ssrc(), 2u);
   const auto pli = Feedback::parse(*++it);
