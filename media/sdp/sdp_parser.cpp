@@ -182,7 +182,14 @@ class Parser {
     }
     if (name == "ice-options") {
       auto& dst = media_ ? media_->iceOptions : desc_.iceOptions;
-      for (auto o : splitWhitespace(value)) dst.emplace_back(o);
+      // RFC 8839 §5.6 separates options with spaces; libdatachannel writes "ice2,trickle".
+      for (auto o : splitWhitespace(value)) {
+        while (!o.empty()) {
+          size_t comma = o.find(',');
+          if (comma != 0) dst.emplace_back(o.substr(0, comma));
+          o = comma == std::string_view::npos ? std::string_view() : o.substr(comma + 1);
+        }
+      }
       return {};
     }
     if (name == "fingerprint") return parseFingerprint(value);
