@@ -13,6 +13,7 @@ using text::splitWhitespace;
 
 constexpr size_t kMaxIceCredential = 256;  // RFC 8839 §5.4: ufrag/pwd are at most 256 chars
 constexpr size_t kMaxMid = 64;
+constexpr size_t kMaxFormats = 128;
 
 // Digest length of the RFC 8122 hash functions; 0 for ones we do not know (any length).
 size_t digestLength(std::string_view algorithm) {
@@ -150,6 +151,8 @@ class Parser {
     m.kind = std::string(t[0]);
     m.port = *port;
     m.proto = std::string(t[2]);
+    // RTP has 128 payload types; more formats than that is not a real offer.
+    if (t.size() - 3 > kMaxFormats) return fail("more than 128 formats in m=");
     for (size_t i = 3; i < t.size(); ++i) m.formats.emplace_back(t[i]);
     m.direction = sessionDirection_;
     desc_.media.push_back(std::move(m));
@@ -350,7 +353,8 @@ class Parser {
       if (!ch) return fail("bad channel count in a=rtpmap");
       r.channels = *ch;
     }
-    media_->rtpMaps.push_back(std::move(r));
+    // A repeated rtpmap for a PT is ignored (first wins), which also bounds the list at 128.
+    if (!media_->rtpMap(r.payloadType)) media_->rtpMaps.push_back(std::move(r));
     return {};
   }
 
@@ -375,7 +379,7 @@ class Parser {
                               std::string(text::trim(item.substr(eq + 1))));
       }
     }
-    media_->fmtps.push_back(std::move(f));
+    if (!media_->fmtp(f.payloadType)) media_->fmtps.push_back(std::move(f));
     return {};
   }
 

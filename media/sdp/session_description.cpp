@@ -1,5 +1,7 @@
 #include "media/sdp/session_description.h"
 
+#include <set>
+
 namespace medrelay::media::sdp {
 
 const char* toString(Direction d) {
@@ -66,10 +68,9 @@ const Fmtp* MediaSection::fmtp(int pt) const {
 
 std::vector<uint32_t> MediaSection::ssrcs() const {
   std::vector<uint32_t> out;
+  std::set<uint32_t> seen;
   for (const auto& a : ssrcAttrs) {
-    bool seen = false;
-    for (uint32_t s : out) seen = seen || s == a.ssrc;
-    if (!seen) out.push_back(a.ssrc);
+    if (seen.insert(a.ssrc).second) out.push_back(a.ssrc);
   }
   return out;
 }

@@ -250,3 +250,25 @@ TEST(SdpParser, SessionLevelDirectionIsTheDefault) {
 
 }  // namespace
 }  // namespace medrelay::media::sdp
+
+namespace medrelay::media::sdp {
+namespace {
+
+TEST(SdpParser, BoundsFormatsAndDuplicateCodecLines) {
+  std::string head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
+  std::string m = "m=video 9 UDP/TLS/RTP/SAVPF";
+  for (int i = 0; i < 129; ++i) m += " 96";
+  auto tooMany = parseSdp(head + m + "\r\n");
+  ASSERT_FALSE(tooMany.ok());
+  EXPECT_NE(tooMany.error().message.find("128 formats"), std::string::npos);
+  auto dup = parseSdp(head +
+                      "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n"
+                      "a=rtpmap:96 H264/90000\r\na=fmtp:96 a=1\r\na=fmtp:96 a=2\r\n");
+  ASSERT_TRUE(dup.ok());
+  ASSERT_EQ(dup.value().media[0].rtpMaps.size(), 1u);
+  EXPECT_EQ(dup.value().media[0].rtpMaps[0].encoding, "VP8");
+  EXPECT_EQ(dup.value().media[0].fmtp(96)->get("a"), "1");
+}
+
+}  // namespace
+}  // namespace medrelay::media::sdp
