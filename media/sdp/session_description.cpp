@@ -1,0 +1,85 @@
+#include "media/sdp/session_description.h"
+
+#include <set>
+
+namespace medrelay::media::sdp {
+
+const char* toString(Direction d) {
+  switch (d) {
+    case Direction::kSendRecv:
+      return "sendrecv";
+    case Direction::kSendOnly:
+      return "sendonly";
+    case Direction::kRecvOnly:
+      return "recvonly";
+    case Direction::kInactive:
+      return "inactive";
+  }
+  return "inactive";
+}
+
+const char* toString(Setup s) {
+  switch (s) {
+    case Setup::kActpass:
+      return "actpass";
+    case Setup::kActive:
+      return "active";
+    case Setup::kPassive:
+      return "passive";
+    case Setup::kHoldconn:
+      return "holdconn";
+    case Setup::kNone:
+      break;
+  }
+  return "";
+}
+
+Direction reverse(Direction d) {
+  switch (d) {
+    case Direction::kSendOnly:
+      return Direction::kRecvOnly;
+    case Direction::kRecvOnly:
+      return Direction::kSendOnly;
+    default:
+      return d;
+  }
+}
+
+std::optional<std::string> Fmtp::get(const std::string& key) const {
+  for (const auto& [k, v] : params) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+const RtpMap* MediaSection::rtpMap(int pt) const {
+  for (const auto& r : rtpMaps) {
+    if (r.payloadType == pt) return &r;
+  }
+  return nullptr;
+}
+
+const Fmtp* MediaSection::fmtp(int pt) const {
+  for (const auto& f : fmtps) {
+    if (f.payloadType == pt) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<uint32_t> MediaSection::ssrcs() const {
+  std::vector<uint32_t> out;
+  std::set<uint32_t> seen;
+  for (const auto& a : ssrcAttrs) {
+    if (seen.insert(a.ssrc).second) out.push_back(a.ssrc);
+  }
+  return out;
+}
+
+const Group* SessionDescription::bundleGroup() const {
+  for (const auto& g : groups) {
+    if (g.semantics == "BUNDLE") return &g;
+  }
+  return nullptr;
+}
+
+}  // namespace medrelay::media::sdp
