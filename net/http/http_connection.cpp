@@ -559,6 +559,10 @@ void HttpConnection::sseClose(uint64_t seq) {
 
 detail::ResponderState::~ResponderState() {
   if (done) return;
+  if (sink) {
+    sink(Response::error(500, "internal", "no response"));
+    return;
+  }
   if (dispatcher->isLoopThread()) {
     if (auto c = conn.lock()) c->respond(seq, Response::error(500, "internal", "no response"));
     return;

@@ -29,6 +29,7 @@ struct ResponderState {
   Dispatcher* dispatcher;
   bool done = false;
   Headers defaults;
+  std::function<void(Response)> sink;  // set by Responder::toCallback instead of conn
 };
 
 struct SseState {

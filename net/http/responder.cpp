@@ -28,6 +28,10 @@ void Responder::send(Response response) {
   if (st.done) return;
   st.done = true;
   applyDefaults(st.defaults, response.headers);
+  if (st.sink) {
+    st.sink(std::move(response));
+    return;
+  }
   if (!st.dispatcher->isLoopThread()) {
     st.dispatcher->post([c = st.conn, s = st.seq, r = std::move(response)]() mutable {
       if (auto locked = c.lock()) locked->respond(s, std::move(r));
@@ -50,6 +54,12 @@ SseStream Responder::startSse(const SseOptions& options) {
   applyDefaults(st.defaults, head.headers);
   if (!c->startSse(st.seq, std::move(head), options, sse)) sse->open = false;
   return SseStream(sse);
+}
+
+Responder Responder::toCallback(std::function<void(Response)> sink) {
+  auto st = std::make_shared<detail::ResponderState>(std::weak_ptr<HttpConnection>(), 0, nullptr);
+  st->sink = std::move(sink);
+  return Responder(std::move(st));
 }
 
 bool Responder::responded() const {

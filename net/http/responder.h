@@ -54,6 +54,9 @@ class SseStream {
 class Responder {
  public:
   explicit Responder(std::shared_ptr<detail::ResponderState> state) : state_(std::move(state)) {}
+  // A Responder not tied to a connection: the answer goes to sink (tests, in-process callers).
+  // startSse() on it returns a detached stream.
+  static Responder toCallback(std::function<void(Response)> sink);
 
   void send(Response response);
   // Answers 200 text/event-stream (no Content-Length, Cache-Control: no-store) and returns the
