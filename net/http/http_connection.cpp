@@ -128,14 +128,9 @@ void HttpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 }
 
 void HttpConnection::handlePeerEof() {
-  if (state_ == State::kOpen && !slots_.empty() && !(slots_.front().sse)) {
-    // Half-close after a request (RFC 9112 9.6): still answer what was asked.
-    draining_ = true;
-    peerEof_ = true;
-    parser_.stop();
-    updateReading();
-    return;
-  }
+  // The client is gone (or half-closed, which we treat the same: RFC 9112 9.6 lets us close).
+  // Pending answers are dropped so their Responders become no-ops right away.
+  peerEof_ = true;
   closeNow();
 }
 
