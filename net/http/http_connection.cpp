@@ -424,6 +424,7 @@ void HttpConnection::updateTimer() {
   TimerKind want = TimerKind::kNone;
   std::chrono::milliseconds after{0};
   std::chrono::milliseconds repeat{0};
+  uint64_t wantMessage = parser_.messagesBegun();
   if (state_ == State::kShutdownSent) {
     want = TimerKind::kLinger;
     after = config_.timeouts.linger;
@@ -448,12 +449,17 @@ void HttpConnection::updateTimer() {
           // A fresh connection must send its first request as fast as any header section.
           want = served_ == 0 ? TimerKind::kHeader : TimerKind::kIdle;
           after = served_ == 0 ? config_.timeouts.header : config_.timeouts.idle;
+          if (served_ == 0) ++wantMessage;  // this deadline also covers that first request
         }
         break;
     }
   }
-  if (want == timerKind_) return;  // a running deadline is never pushed back (slow-loris)
+  // A running deadline is never pushed back by more bytes of the same request (slow-loris); a
+  // new pipelined request gets its own.
+  bool perMessage = want == TimerKind::kHeader || want == TimerKind::kBody;
+  if (want == timerKind_ && (!perMessage || timerMessage_ == wantMessage)) return;
   timerKind_ = want;
+  timerMessage_ = wantMessage;
   if (want == TimerKind::kNone) {
     timer_.stop();
   } else {

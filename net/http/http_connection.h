@@ -142,6 +142,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   RequestParser parser_;
   Timer timer_;
   TimerKind timerKind_ = TimerKind::kNone;
+  uint64_t timerMessage_ = 0;  // parser_.messagesBegun() when a header/body timer started
   std::chrono::milliseconds sseKeepAlive_{0};
   std::deque<Slot> slots_;
   uint64_t nextSeq_ = 1;

@@ -100,6 +100,7 @@ int RequestParser::onMessageBegin(llhttp_t* p) {
   s.value_.clear();
   s.headerBytesBefore_ = 0;
   s.phase_ = Phase::kHeaders;
+  ++s.messagesBegun_;
   return 0;
 }
 

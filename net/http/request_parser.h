@@ -53,6 +53,8 @@ class RequestParser {
   bool stopped() const { return stopped_; }
   const std::optional<ParseFailure>& failure() const { return failure_; }
   Phase phase() const { return phase_; }
+  // Requests whose first byte has been parsed so far (tells a new header phase from an old one).
+  uint64_t messagesBegun() const { return messagesBegun_; }
 
  private:
   static int onMessageBegin(llhttp_t* p);
@@ -83,6 +85,7 @@ class RequestParser {
   bool complete_ = false;
   bool stopped_ = false;
   Phase phase_ = Phase::kIdle;
+  uint64_t messagesBegun_ = 0;
   std::optional<ParseFailure> failure_;
 };
 
