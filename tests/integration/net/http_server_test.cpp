@@ -242,6 +242,27 @@ TEST_F(HttpServerTest, HeaderTimeoutCutsSlowLoris) {
   EXPECT_NE(c.buffer().find("408"), std::string::npos) << c.buffer();
 }
 
+TEST_F(HttpServerTest, EachPipelinedRequestGetsItsOwnHeaderDeadline) {
+  HttpServerOptions opts;
+  opts.timeouts.header = 300ms;
+  opts.timeouts.idle = 5000ms;
+  start(opts);
+  TestClient c(port_);
+  std::string r2 = get("/hello?who=2");
+  std::string r3 = get("/hello?who=3");
+  ASSERT_TRUE(c.send(get("/hello?who=1") + r2.substr(0, 10)));
+  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(c.send(r2.substr(10) + r3.substr(0, 10)));
+  std::this_thread::sleep_for(200ms);  // 400 ms after the first byte, 200 ms into request 3
+  ASSERT_TRUE(c.send(r3.substr(10)));
+  for (const char* who : {"hello 1", "hello 2", "hello 3"}) {
+    auto r = c.readResponse();
+    ASSERT_TRUE(r) << who;
+    EXPECT_EQ(r->status, 200) << who;
+    EXPECT_EQ(r->body, who);
+  }
+}
+
 TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   HttpServerOptions opts;
   opts.timeouts.header = 2000ms;
