@@ -97,6 +97,26 @@ void appendJsonEscaped(spdlog::memory_buf_t& dest, std::string_view s) {
   }
 }
 
+// The names log.level accepts ("warn", not spdlog's "warning").
+std::string_view levelName(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
+  }
+}
+
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -116,8 +136,7 @@ class JsonFormatter final : public spdlog::formatter {
     append(dest, R"({"ts":")");
     dest.append(ts.data(), ts.data() + n);
     append(dest, R"(","level":")");
-    auto lvl = spdlog::level::to_string_view(msg.level);
-    append(dest, std::string_view(lvl.data(), lvl.size()));
+    append(dest, levelName(msg.level));
     append(dest, R"(","component":")");
     appendJsonEscaped(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     append(dest, R"(","msg":")");

@@ -61,6 +61,7 @@ TEST_F(LoggingTest, LoggerCreatedBeforeConfigureFollowsIt) {
   auto ls = lines();
   ASSERT_EQ(ls.size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(ls[0])["msg"], "shown");
+  EXPECT_EQ(nlohmann::json::parse(ls[0])["level"], "warn");
 }
 
 TEST_F(LoggingTest, TextFormatHasTimestampLevelAndComponent) {
