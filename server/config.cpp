@@ -50,7 +50,7 @@ const SettingSpec kSettings[] = {
     MR_SETTING(http, cors_origins),
     MR_SETTING(media, listen_ip),
     MR_SETTING(media, announced_ip),
-    MR_SETTING(media, udp_port, 1, 65535),
+    MR_SETTING(media, udp_port, 0, 65535),
     MR_SETTING(media, tcp_port, 0, 65535),
     MR_SETTING(media, workers, 0, 64),
     MR_SETTING(turn, enabled),
@@ -287,8 +287,12 @@ class Loader {
     try {
       root = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
-      auto near = settingNear(text, e.mark.line);
-      out_.errors.push_back({path, e.mark.line + 1, near, "YAML syntax error: " + e.msg, ""});
+      // yaml-cpp reports errors found at the end of input one line past the last one.
+      int lines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+      if (!text.empty() && text.back() != '\n') ++lines;
+      int line = std::clamp(e.mark.line + 1, 1, std::max(lines, 1));
+      auto near = settingNear(text, line - 1);
+      out_.errors.push_back({path, line, near, "YAML syntax error: " + e.msg, ""});
       return;
     } catch (const YAML::Exception& e) {
       out_.errors.push_back({path, 0, "", std::string("cannot parse: ") + e.what(), ""});

@@ -34,7 +34,7 @@ struct Config {
   struct Media {
     std::string listen_ip = "127.0.0.1";
     std::string announced_ip;   // the address put in ICE candidates when behind NAT
-    uint16_t udp_port = 40000;  // worker i uses udp_port + i
+    uint16_t udp_port = 40000;  // worker i uses udp_port + i; 0: ephemeral ports (tests)
     uint16_t tcp_port = 40000;  // passive ICE-TCP; 0 disables
     uint32_t workers = 0;       // 0: one per core
     bool operator==(const Media&) const = default;

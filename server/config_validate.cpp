@@ -152,7 +152,8 @@ void validateConfig(const Config& c,
       report("media.announced_ip", "must be a reachable address, not " + c.media.announced_ip);
     }
   }
-  if (uint64_t last = uint64_t{c.media.udp_port} + c.effectiveWorkers() - 1; last > 65535) {
+  if (uint64_t last = uint64_t{c.media.udp_port} + c.effectiveWorkers() - 1;
+      c.media.udp_port != 0 && last > 65535) {
     report("media.udp_port", "udp_port + workers - 1 = " + std::to_string(last) +
                                  " exceeds 65535 (worker i uses udp_port + i)");
   }

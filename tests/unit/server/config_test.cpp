@@ -188,7 +188,7 @@ media:
   EXPECT_THAT(errorFor(load, "http.listen").message, HasSubstr("expected a string"));
   EXPECT_THAT(errorFor(load, "turn.enabled").message, HasSubstr("true or false"));
   EXPECT_EQ(errorFor(load, "turn.enabled").line, 6);
-  EXPECT_THAT(errorFor(load, "media.udp_port").message, HasSubstr("between 1 and 65535"));
+  EXPECT_THAT(errorFor(load, "media.udp_port").message, HasSubstr("between 0 and 65535"));
   EXPECT_EQ(errorFor(load, "media.udp_port").line, 8);
   EXPECT_THAT(errorFor(load, "media.workers").message, HasSubstr("between 0 and 64"));
   EXPECT_THAT(errorFor(load, "media.tcp_port").message, HasSubstr("unsigned integer"));
