@@ -43,7 +43,7 @@ const SettingSpec kSettings[] = {
     MR_SETTING(http, tls_cert),
     MR_SETTING(http, tls_key),
     MR_SETTING(http, max_connections, 1, 1000000),
-    MR_SETTING(http, max_header_bytes, 1024, 1024 * 1024),
+    MR_SETTING(http, max_header_bytes, 1024, 1024ull * 1024),
     MR_SETTING(http, max_body_bytes, 1024, 1ull << 30),
     MR_SETTING(http, header_timeout_ms, 100, 600000),
     MR_SETTING(http, idle_timeout_ms, 1000, 86400000),
@@ -263,7 +263,9 @@ std::string settingNear(const std::string& text, int line) {
       const auto& s = lines[static_cast<size_t>(j)];
       if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) continue;
       auto section = keyOf(s);
-      if (!section.empty() && findSetting(section + "." + key)) return section + "." + key;
+      std::string full = section;
+      full.append(".").append(key);
+      if (!section.empty() && findSetting(full)) return full;
       break;
     }
   }

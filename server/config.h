@@ -24,7 +24,7 @@ struct Config {
     std::string tls_key;
     uint32_t max_connections = 10000;
     uint32_t max_header_bytes = 16 * 1024;
-    uint64_t max_body_bytes = 1024 * 1024;
+    uint64_t max_body_bytes = 1024ull * 1024;
     uint32_t header_timeout_ms = 10000;
     uint32_t idle_timeout_ms = 60000;
     std::vector<std::string> cors_origins;

@@ -1,9 +1,9 @@
 #include "server/app.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <future>
 #include <mutex>
 #include <thread>

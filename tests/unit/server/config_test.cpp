@@ -253,7 +253,7 @@ TEST_F(ConfigTest, TlsKeyWithoutCertAndExistingFiles) {
   EXPECT_EQ(e.origin, "--set " + s.overrides[0]);
 
   s.overrides.push_back("http.tls_cert=" + (dir_.path() / "cert.pem").string());
-  s.overrides.push_back("turn.tls_listen=127.0.0.1:5349");
+  s.overrides.emplace_back("turn.tls_listen=127.0.0.1:5349");
   EXPECT_TRUE(loadConfig(s).ok()) << dump(loadConfig(s));
 }
 
@@ -270,7 +270,7 @@ TEST_F(ConfigTest, CrossSettingChecks) {
   ConfigSources none;
   none.overrides = {"turn.udp_listen="};
   EXPECT_THAT(errorFor(loadConfig(none), "turn.enabled").message, HasSubstr("none of"));
-  none.overrides.push_back("turn.enabled=false");
+  none.overrides.emplace_back("turn.enabled=false");
   EXPECT_TRUE(loadConfig(none).ok());
 }
 
