@@ -363,12 +363,16 @@ class Loader {
   void loadOverrides(const std::vector<std::string>& overrides) {
     for (const auto& o : overrides) {
       auto eq = o.find('=');
-      std::string where = "--set " + o;
       if (eq == std::string::npos) {
-        out_.errors.push_back({"", 0, o, "expected --set section.key=value", where});
+        out_.errors.push_back({"", 0, o, "expected --set section.key=value", "--set " + o});
         continue;
       }
-      apply(trim(o.substr(0, eq)), o.substr(eq + 1), {ConfigOrigin::Source::kFlag, where, 0});
+      std::string key = trim(o.substr(0, eq));
+      const SettingSpec* spec = findSetting(key);
+      // Errors quote the flag; a secret's value must not reach the logs that way.
+      std::string where =
+          spec != nullptr && spec->secret ? "--set " + key + "=<redacted>" : "--set " + o;
+      apply(key, o.substr(eq + 1), {ConfigOrigin::Source::kFlag, where, 0});
     }
   }
 

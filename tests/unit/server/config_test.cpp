@@ -160,7 +160,13 @@ TEST_F(ConfigTest, UnknownKeysAreErrorsWithHints) {
   ConfigSources s;
   s.overrides = {"http.listn=1", "nonsense"};
   s.environment = {"MEDRELAY_HTTP__LISTN=1"};
+  s.overrides.push_back("turn.secrets=tooshort");
   auto load2 = loadConfig(s);
+  ASSERT_EQ(load2.errors.size(), 4u) << dump(load2);
+  EXPECT_EQ(load2.errors[3].toString(),
+            "--set turn.secrets=<redacted>: turn.secrets: each secret must be at least 16 "
+            "characters");
+  load2.errors.pop_back();
   ASSERT_EQ(load2.errors.size(), 3u) << dump(load2);
   EXPECT_EQ(load2.errors[0].origin, "MEDRELAY_HTTP__LISTN");
   EXPECT_THAT(load2.errors[0].toString(),

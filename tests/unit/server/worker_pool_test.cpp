@@ -58,6 +58,7 @@ TEST(WorkerPoolTest, HealthReportsABlockedWorkerAndRecovers) {
   pool.runSync(1, [] {});
   EXPECT_TRUE(pool.health(milliseconds(50)).ok);
   pool.ping();
+  pool.runSync(0, [] {});
   pool.runSync(1, [] {});
   EXPECT_TRUE(pool.health(milliseconds(0)).ok);
 }
