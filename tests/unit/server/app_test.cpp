@@ -183,16 +183,21 @@ TEST_F(AppTest, NotReadyWhenAWorkerIsBlocked) {
   App app(config_);
   std::promise<void> release;
   auto released = release.get_future().share();
+  auto waitFor = [](const std::function<bool()>& cond) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!cond() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return cond();
+  };
   std::thread t([&] {
-    for (int i = 0; i < 200 && !app.ready(); ++i) std::this_thread::sleep_for(milliseconds(5));
-    EXPECT_TRUE(app.ready());
+    EXPECT_TRUE(waitFor([&] { return app.ready(); }));
     app.workers().postTo(0, [released] { released.wait(); });
-    app.workers().ping();
-    std::this_thread::sleep_for(milliseconds(80));
-    EXPECT_FALSE(app.ready(milliseconds(50)));
+    // The App's ping timer (every 500 ms) posts a ping behind the blocked task; a ping already
+    // in flight ahead of it may still be answered, so detection takes up to interval + deadline.
+    EXPECT_TRUE(waitFor([&] { return !app.ready(milliseconds(50)); }));
     release.set_value();
-    app.workers().runSync(0, [] {});
-    EXPECT_TRUE(app.ready(milliseconds(1000)));  // a fresh timer ping may be in flight
+    EXPECT_TRUE(waitFor([&] { return app.ready(milliseconds(50)); }));
     app.requestShutdown();
   });
   EXPECT_EQ(app.run(), 0);
