@@ -112,10 +112,6 @@ Result<void> prepareDataDir(const std::string& dir) {
   return {};
 }
 
-bool isHex64(const std::string& s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
 Result<void> bootstrapApiKey(Config& config, BootstrapReport& report) {
   auto logger = log::get("main");
   const std::string& dir = report.data_dir;
@@ -131,7 +127,7 @@ Result<void> bootstrapApiKey(Config& config, BootstrapReport& report) {
   auto stored = readFirstLine(hash_path);
   if (!stored) return stored.error();
   if (stored.value()) {
-    if (!isHex64(*stored.value())) {
+    if (!ApiKeySet::fromHexHashes({*stored.value()}).ok()) {
       return makeError("bootstrap", hash_path + " is not a hex SHA-256; delete it and " + key_path +
                                         " to generate a new API key");
     }

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/logging.h"
+#include "server/api_key.h"
 
 namespace medrelay::server {
 namespace {
@@ -55,11 +56,6 @@ std::string checkCorsOrigin(std::string_view o) {
     return {};
   }
   return "CORS origin '" + std::string(o) + "' must be '*' or http(s)://host[:port]";
-}
-
-bool isHex64(std::string_view s) {
-  return s.size() == 64 &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
 }
 
 }  // namespace
@@ -210,7 +206,7 @@ void validateConfig(const Config& c,
   // api
   // The value is not echoed: a raw key pasted here by mistake must not reach the logs.
   for (size_t i = 0; i < c.api.keys_sha256.size(); ++i) {
-    if (!isHex64(c.api.keys_sha256[i])) {
+    if (!ApiKeySet::fromHexHashes({c.api.keys_sha256[i]}).ok()) {
       report("api.keys_sha256", "entry " + std::to_string(i + 1) +
                                     " is not a hex SHA-256 (64 hex digits); compute one with "
                                     "'medrelay hash-key'");
