@@ -1,50 +1,218 @@
 #include "common/logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <array>
+#include <ctime>
 #include <mutex>
 
 namespace medrelay::log {
 namespace {
 
+constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%fZ %-5l [%n] %v";
+
 std::mutex g_mutex;
 spdlog::level::level_enum g_level = spdlog::level::info;
 Format g_format = Format::kText;
+spdlog::sink_ptr g_sink;  // shared by every logger; guarded by g_mutex
 
-void apply(spdlog::logger& logger) {
-  logger.set_level(g_level);
-  if (g_format == Format::kJson) {
-    // Messages are written with fmt and never contain quotes from untrusted input unescaped:
-    // callers log ids and codes, not payloads.
-    logger.set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","component":"%n","msg":"%v"})",
-        spdlog::pattern_time_type::utc);
-  } else {
-    logger.set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l [%n] %v", spdlog::pattern_time_type::utc);
+std::unique_ptr<spdlog::formatter> makeFormatter(Format format);
+
+spdlog::sink_ptr currentSink() {
+  if (!g_sink) {
+    g_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    g_sink->set_formatter(makeFormatter(g_format));
+  }
+  return g_sink;
+}
+
+void append(spdlog::memory_buf_t& dest, std::string_view s) {
+  dest.append(s.data(), s.data() + s.size());
+}
+
+// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629 section 4), 0 if invalid.
+size_t utf8SequenceLength(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  auto cont = [&](size_t k) { return k < s.size() && (b(k) & 0xC0) == 0x80; };
+  unsigned char c = b(i);
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(i + 1) > 0x9F) return 0;  // surrogates
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(i + 1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// A JSON string body (RFC 8259 section 7): quotes, backslashes and control characters escaped.
+void appendJsonEscaped(spdlog::memory_buf_t& dest, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = utf8SequenceLength(s, i);
+      if (n == 0) {
+        append(dest, "\\ufffd");
+        ++i;
+      } else {
+        append(dest, s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        append(dest, "\\\"");
+        break;
+      case '\\':
+        append(dest, "\\\\");
+        break;
+      case '\n':
+        append(dest, "\\n");
+        break;
+      case '\r':
+        append(dest, "\\r");
+        break;
+      case '\t':
+        append(dest, "\\t");
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+          dest.append(esc, esc + 6);
+        } else {
+          dest.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
   }
 }
 
+// The names log.level accepts ("warn", not spdlog's "warning").
+std::string_view levelName(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
+  }
+}
+
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    using std::chrono::seconds;
+    auto since_epoch = msg.time.time_since_epoch();
+    auto secs = duration_cast<seconds>(since_epoch);
+    auto micros = duration_cast<microseconds>(since_epoch - secs).count();
+    std::time_t t = secs.count();
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 48> ts{};
+    int n = std::snprintf(ts.data(), ts.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec, static_cast<int>(micros));
+    append(dest, R"({"ts":")");
+    dest.append(ts.data(), ts.data() + n);
+    append(dest, R"(","level":")");
+    append(dest, levelName(msg.level));
+    append(dest, R"(","component":")");
+    appendJsonEscaped(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    append(dest, R"(","msg":")");
+    appendJsonEscaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    append(dest, "\"}\n");
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+};
+
+std::unique_ptr<spdlog::formatter> makeFormatter(Format format) {
+  if (format == Format::kJson) return std::make_unique<JsonFormatter>();
+  return std::make_unique<spdlog::pattern_formatter>(kTextPattern, spdlog::pattern_time_type::utc);
+}
+
+// Called with g_mutex held. All loggers share one sink, so its formatter is set once. Swapping a
+// logger's sink is not atomic: configure()/setSink() run before other threads log.
+void applyAll() {
+  auto sink = currentSink();
+  sink->set_formatter(makeFormatter(g_format));
+  sink->set_level(spdlog::level::trace);
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
+    l->sinks().assign(1, sink);
+    l->set_level(g_level);
+  });
+}
+
 }  // namespace
+
+std::optional<Format> parseFormat(std::string_view name) {
+  if (name == "text") return Format::kText;
+  if (name == "json") return Format::kJson;
+  return std::nullopt;
+}
+
+std::optional<spdlog::level::level_enum> parseLevel(std::string_view name) {
+  using L = spdlog::level::level_enum;
+  static constexpr std::pair<std::string_view, L> kLevels[] = {
+      {"trace", L::trace}, {"debug", L::debug},       {"info", L::info}, {"warn", L::warn},
+      {"error", L::err},   {"critical", L::critical}, {"off", L::off}};
+  for (const auto& [n, l] : kLevels) {
+    if (n == name) return l;
+  }
+  return std::nullopt;
+}
 
 std::shared_ptr<spdlog::logger> get(std::string_view component) {
   std::lock_guard lock(g_mutex);
   std::string name(component);
   if (auto existing = spdlog::get(name)) return existing;
-  auto logger = std::make_shared<spdlog::logger>(
-      name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  apply(*logger);
+  auto logger = std::make_shared<spdlog::logger>(name, currentSink());
+  logger->set_level(g_level);
   spdlog::register_logger(logger);
   return logger;
 }
 
 bool configure(std::string_view level, Format format) {
-  auto lvl = spdlog::level::from_str(std::string(level));
-  if (lvl == spdlog::level::off && level != "off") return false;
+  auto lvl = parseLevel(level);
+  if (!lvl) return false;
   std::lock_guard lock(g_mutex);
-  g_level = lvl;
+  g_level = *lvl;
   g_format = format;
-  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply(*l); });
+  applyAll();
   return true;
+}
+
+void setSink(spdlog::sink_ptr sink) {
+  std::lock_guard lock(g_mutex);
+  g_sink = std::move(sink);
+  applyAll();
+}
+
+std::unique_ptr<spdlog::formatter> makeJsonFormatter() {
+  return std::make_unique<JsonFormatter>();
 }
 
 }  // namespace medrelay::log

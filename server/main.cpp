@@ -1,9 +1,5 @@
-// Placeholder entry point; replaced by the server process work (config, workers, HTTP).
-#include <cstdio>
+#include "server/cli.h"
 
-#include "build_info.h"
-
-int main() {
-  std::printf("medrelay %s\n", medrelay::kVersion);
-  return 0;
+int main(int argc, char** argv) {
+  return medrelay::server::runMain(argc, argv);
 }
