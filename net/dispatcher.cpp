@@ -63,7 +63,9 @@ void Dispatcher::stop() {
   post([this] { uv_stop(&loop_); });
 }
 
-bool Dispatcher::isLoopThread() const { return loop_thread_.load() == std::this_thread::get_id(); }
+bool Dispatcher::isLoopThread() const {
+  return loop_thread_.load() == std::this_thread::get_id();
+}
 
 DispatcherThread::DispatcherThread(std::string name) : dispatcher_(std::move(name)) {
   std::promise<void> started;
@@ -75,7 +77,9 @@ DispatcherThread::DispatcherThread(std::string name) : dispatcher_(std::move(nam
   ready.wait();
 }
 
-DispatcherThread::~DispatcherThread() { stopAndJoin(); }
+DispatcherThread::~DispatcherThread() {
+  stopAndJoin();
+}
 
 void DispatcherThread::stopAndJoin() {
   if (!thread_.joinable()) return;
@@ -110,8 +114,12 @@ void Timer::start(std::chrono::milliseconds timeout, std::chrono::milliseconds r
       static_cast<uint64_t>(timeout.count()), static_cast<uint64_t>(repeat.count()));
 }
 
-void Timer::stop() { uv_timer_stop(timer_.get()); }
+void Timer::stop() {
+  uv_timer_stop(timer_.get());
+}
 
-bool Timer::active() const { return uv_is_active(timer_.handle()) != 0; }
+bool Timer::active() const {
+  return uv_is_active(timer_.handle()) != 0;
+}
 
 }  // namespace medrelay::net

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string>
 
+#include "control/audit_cli.h"
 #include "server/api_key.h"
 
 namespace medrelay::server {
@@ -11,6 +12,8 @@ namespace {
 constexpr Subcommand kSubcommands[] = {
     {"hash-key", "read an API key on stdin, print its SHA-256 for api.keys_sha256", &hashKeyMain},
     {"gen-key", "print a new random API key and its SHA-256", &genKeyMain},
+    {"audit", "verify or list access-log records (audit verify DIR | audit show ...)",
+     &control::runAuditCli},
 };
 
 bool wantsHelp(int argc, char** argv) {

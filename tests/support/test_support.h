@@ -24,8 +24,14 @@ std::string readFile(const std::filesystem::path& p);
 void writeFile(const std::filesystem::path& p, const std::string& contents);
 
 // Paths baked in at build time.
-inline std::string sourceDir() { return MEDRELAY_SOURCE_DIR; }
-inline std::string sharedDir() { return MEDRELAY_SHARED_DIR; }
-inline std::string serverBinary() { return MEDRELAY_BINARY; }
+inline std::string sourceDir() {
+  return MEDRELAY_SOURCE_DIR;
+}
+inline std::string sharedDir() {
+  return MEDRELAY_SHARED_DIR;
+}
+inline std::string serverBinary() {
+  return MEDRELAY_BINARY;
+}
 
 }  // namespace medrelay::test

@@ -1,5 +1,7 @@
 // Starts the real medrelay binary as a child process and checks its command line, start-up,
 // signals and data-dir bootstrap.
+#include "tests/support/server_process.h"
+
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,82 +26,13 @@ using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The medrelay binary with stdout and stderr captured into one file.
-class ServerProcess {
- public:
-  ServerProcess(const TempDir& dir, std::vector<std::string> args,
-                const std::string& stdin_text = "")
-      : output_(dir.path() / ("output-" + std::to_string(counter_++) + ".log")) {
-    std::string in_path = (dir.path() / "stdin.txt").string();
-    writeFile(in_path, stdin_text);
-    args.insert(args.begin(), serverBinary());
-    // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::string out_path = output_.string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int in = ::open(in_path.c_str(), O_RDONLY);
-      ::dup2(in, 0);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~ServerProcess() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      waitExit(milliseconds(5000));
-    }
-  }
-
-  bool running() {
-    if (status_) return false;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      status_ = st;
-      return false;
-    }
-    return true;
-  }
-  // The exit code, or nullopt if still running after `timeout` (or killed by a signal: -signo).
-  std::optional<int> waitExit(milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (running() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    if (!status_) return std::nullopt;
-    return WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -WTERMSIG(*status_);
-  }
-  bool waitForOutput(const std::string& needle, milliseconds timeout = milliseconds(10000)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (output().find(needle) != std::string::npos) return true;
-      if (!running()) return output().find(needle) != std::string::npos;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  std::string output() const { return readFile(output_); }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path output_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
-
 class ServerProcessTest : public ::testing::Test {
  protected:
   // Arguments for a start that touches only the temp dir.
   std::vector<std::string> startArgs(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--set", "storage.data_dir=" + data(),
-                                     "--set", "media.workers=2",
-                                     "--set", "shutdown.grace_ms=3000"};
+    std::vector<std::string> args = {
+        "--set", "storage.data_dir=" + data(), "--set", "media.workers=2",
+        "--set", "http.listen=127.0.0.1:0",    "--set", "shutdown.grace_ms=3000"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/http/http_server.h"
+#include "net/http/router.h"
+#include "net/tls/tls_context.h"
+#include "server/app.h"
+
+namespace medrelay::server {
+
+// Splits "host:port" or "[v6]:port" (the config's listen syntax). False when malformed.
+bool splitHostPort(const std::string& value, std::string& host, uint16_t& port);
+
+// The HTTP(S) API listener as an App component: owns the Router (other parts register their
+// routes on it before start), the TLS context (reloaded on SIGHUP) and the HttpServer. Serves the
+// ops endpoints /healthz (the process is alive) and /readyz (started, not draining, every media
+// worker answering, every registered readiness check passing).
+class HttpComponent : public App::Component {
+ public:
+  using ReadinessCheck = std::function<bool(std::string& why)>;
+
+  explicit HttpComponent(App& app);
+
+  net::http::Router& router() { return *router_; }
+  void addReadinessCheck(std::string name, ReadinessCheck check);
+  // For metrics: called once per answered request.
+  void setRequestObserver(net::http::RequestObserver observer);
+  // The bound port once started (useful with port 0).
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  std::string name() const override { return "http"; }
+  Result<void> start() override;
+  void drain(std::chrono::milliseconds grace, std::function<void()> done) override;
+  void stop() override;
+  Result<void> reload() override;
+
+ private:
+  void addOpsRoutes();
+
+  App& app_;
+  std::unique_ptr<net::http::Router> router_;
+  std::shared_ptr<net::TlsContext> tls_;
+  std::unique_ptr<net::http::HttpServer> server_;
+  net::http::RequestObserver observer_;
+  std::vector<std::pair<std::string, ReadinessCheck>> readiness_;
+};
+
+}  // namespace medrelay::server
