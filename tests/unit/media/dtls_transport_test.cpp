@@ -471,6 +471,7 @@ TEST_F(DtlsTransportTest, WriteFuzzSeeds) {
   };
   write("client_hello_fragments", 0, fragments);
   write("client_flights", 0, pipe.clientEndpoint.sent);
+  write("server_flights", 2, pipe.serverEndpoint.sent);
   write("records_after_handshake", 1,
         {Bytes{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 3, 1, 2, 3}});
 }
