@@ -132,6 +132,20 @@ INSTANTIATE_TEST_SUITE_P(
         // We as client: the peer server's choice is taken.
         ProfileCase{kOurs, {kCm80}, kCm80}, ProfileCase{kOurs, {kGcm256, kGcm128}, kGcm256}));
 
+// OpenSSL 3.0 picks the use_srtp profile by the server's list whether or not
+// SSL_OP_CIPHER_SERVER_PREFERENCE is set (that option governs cipher suites only).
+TEST_F(DtlsTransportTest, SrtpProfileChoiceDoesNotDependOnCipherServerPreference) {
+  DtlsContext::Options co;
+  co.srtpProfiles = {kCm80, kGcm256, kGcm128};
+  auto clientCtx = makeContext(co);
+  auto serverCtx = makeContext();
+  ASSERT_NE(SSL_CTX_get_options(serverCtx->sslContext()) & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);
+  SSL_CTX_clear_options(serverCtx->sslContext(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+  DtlsPipe pipe(dispatcher_, *clientCtx, *serverCtx);
+  ASSERT_TRUE(pipe.connect());
+  EXPECT_EQ(pipe.serverEndpoint.profile, kGcm128);
+}
+
 TEST_F(DtlsTransportTest, NoCommonProfileFailsBothSidesWithoutKeys) {
   DtlsContext::Options co;
   co.srtpProfiles = {kGcm128};
