@@ -371,8 +371,9 @@ Result<AccessRecord> parseLine(std::string_view line) {
       if (!v.is_object()) return makeError("unparsable", "detail is not an object");
       r.detail = v;
     } else {
+      const std::string& field = k;  // structured bindings cannot be captured (clang 14)
       auto f = std::find_if(kStringFields.begin(), kStringFields.end(),
-                            [&](const StringField& sf) { return k == sf.name; });
+                            [&field](const StringField& sf) { return field == sf.name; });
       if (f == kStringFields.end()) return makeError("unparsable", "unknown field " + k);
       if (!v.is_string()) return makeError("unparsable", "field " + k + " is not a string");
       r.*(f->member) = v.get<std::string>();
