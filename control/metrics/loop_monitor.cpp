@@ -16,7 +16,7 @@ LoopMonitor::LoopMonitor(net::Dispatcher& dispatcher, Metrics& metrics, std::str
       metrics_(metrics),
       name_(std::move(name)),
       interval_(std::max(interval, std::chrono::milliseconds(1))),
-      lag_(metrics.loop_lag_.Add({{"worker", name_}}, buckets::kLoopLagSeconds)),
+      lag_(buckets::kLoopLagSeconds),
       timer_(dispatcher, [this] { onTimer(); }) {
   MEDRELAY_ASSERT(dispatcher.isLoopThread(), "LoopMonitor must be created on its loop's thread");
   // Idempotent: only sets a flag that the next epoll_wait honours.
@@ -32,7 +32,6 @@ LoopMonitor::~LoopMonitor() {
   MEDRELAY_ASSERT(dispatcher_.isLoopThread(), "LoopMonitor must be destroyed on its loop's thread");
   metrics_.detachLoop(this);
   timer_.stop();
-  metrics_.loop_lag_.Remove(&lag_);
 }
 
 void LoopMonitor::arm() {

@@ -43,6 +43,8 @@ class LoopMonitor {
   };
   // Called by Metrics at scrape time under its mutex (advances the between-scrapes baseline).
   Utilisation sampleUtilisation();
+  // The lag histogram's current sample (thread-safe).
+  prometheus::ClientMetric lagSample() const { return lag_.Collect(); }
 
  private:
   void arm();
@@ -52,7 +54,7 @@ class LoopMonitor {
   Metrics& metrics_;
   const std::string name_;
   const std::chrono::milliseconds interval_;
-  prometheus::Histogram& lag_;
+  prometheus::Histogram lag_;
   net::Timer timer_;
   uint64_t due_ns_ = 0;
   // Scrape-side baseline, touched only under Metrics' mutex.

@@ -14,13 +14,6 @@
 namespace medrelay::metrics {
 namespace {
 
-prometheus::Family<prometheus::Histogram>& registerLoopLag(prometheus::Registry& registry) {
-  return prometheus::BuildHistogram()
-      .Name("medrelay_event_loop_lag_seconds")
-      .Help("How late a periodic timer on each event loop fires after its due time.")
-      .Register(registry);
-}
-
 void registerBuildInfo(prometheus::Registry& registry) {
   const std::string build_type = *kBuildType != '\0' ? kBuildType : "none";
   prometheus::BuildGauge()
@@ -39,8 +32,7 @@ Metrics::Metrics()
       http_(*registry_),
       policy_(*registry_),
       access_log_(*registry_),
-      store_(*registry_),
-      loop_lag_(registerLoopLag(*registry_)) {
+      store_(*registry_) {
   registerBuildInfo(*registry_);
 }
 
@@ -79,12 +71,19 @@ void Metrics::collectLoops(std::vector<prometheus::MetricFamily>& out) {
                          "Fraction of wall time each event loop was busy since the previous "
                          "scrape (1 - idle/elapsed).",
                          prometheus::MetricType::Gauge);
+  auto lag = makeFamily("medrelay_event_loop_lag_seconds",
+                        "How late a periodic timer on each event loop fires after its due time.",
+                        prometheus::MetricType::Histogram);
   for (LoopMonitor* m : loops_) {
     const auto u = m->sampleUtilisation();
     addSample(idle, {{"worker", m->name()}}, u.idle_seconds_total);
     addSample(busy, {{"worker", m->name()}}, u.busy_ratio);
+    prometheus::ClientMetric sample = m->lagSample();
+    sample.label = {{"worker", m->name()}};
+    lag.metric.push_back(std::move(sample));
   }
   out.push_back(std::move(idle));
+  out.push_back(std::move(lag));
   out.push_back(std::move(busy));
 }
 

@@ -65,7 +65,6 @@ class Metrics {
   PolicyMetrics policy_;
   AccessLogMetrics access_log_;
   StoreMetrics store_;
-  prometheus::Family<prometheus::Histogram>& loop_lag_;
 
   std::mutex mutex_;  // guards workers_ and loops_ (and the monitors' scrape state)
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
