@@ -8,6 +8,22 @@
 //   prometheus-cpp.
 // - render() of the full registry with 8 workers and 9 loop monitors' worth of series.
 // Run Release: build/release/bench/medrelay_bench --benchmark_filter=Metrics
+//
+// Measured 2026-11 on the shared 2-core dev box (load average ~5 from other builds, so wall times
+// are inflated; CPU time per operation, median of 3), built -O2 from these sources alone:
+//   g++ -std=c++20 -O2 -DNDEBUG -I. -Ibuild/debug/generated bench/metrics_bench.cpp \
+//     control/metrics/*.cpp net/dispatcher.cpp -lbenchmark -lbenchmark_main \
+//     -lprometheus-cpp-core -luv -lpthread
+//   plain uint64_t ++                         0.27 ns   (ceiling)
+//   LocalCounter::inc                          0.27 ns   1.0x the ceiling (plain load/add/store)
+//   prometheus::Counter::Increment             4.65 ns   17x (lock cmpxchg on a double)
+//   2 threads, own LocalCounter each           0.27 ns
+//   2 threads, own prometheus child each       4.66 ns
+//   2 threads, one shared prometheus counter   5.25 ns   (the busy box rarely ran both threads at
+//                                                         once: true contention is not measured)
+//   packet received (packets + bytes), local   0.55 ns   vs prometheus-cpp 7.9 ns
+//   forwarding-latency observe, local          3.5 ns    vs prometheus::Histogram 13.5 ns
+//   render(), 8 workers + 9 loops, 117 kB      0.92 ms
 #include <benchmark/benchmark.h>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
