@@ -1,0 +1,32 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+// Histogram bucket upper bounds, in seconds (Prometheus base unit). Roughly 1-2.5-5 steps so that
+// histogram_quantile() interpolates within ~2x across the range each histogram is meant for.
+namespace medrelay::metrics::buckets {
+
+// Receive-to-send inside the relay: 10 us ... 50 ms. Kept in nanoseconds for the packet path's
+// integer LocalHistogram.
+inline constexpr std::array<uint64_t, 12> kForwardingLatencyNs = {
+    10'000,    25'000,    50'000,    100'000,    250'000,    500'000,
+    1'000'000, 2'500'000, 5'000'000, 10'000'000, 25'000'000, 50'000'000};
+
+// HTTP request handling, request line parsed to response written: 0.5 ms ... 10 s.
+inline const std::vector<double> kHttpRequestSeconds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// Access-log fdatasync: 100 us ... 1 s.
+inline const std::vector<double> kFsyncSeconds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+
+// Join: WHIP/WHEP POST accepted to DTLS connected: 50 ms ... 30 s.
+inline const std::vector<double> kJoinSeconds = {0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30};
+
+// Event-loop lag (how late a periodic timer fires): 1 ms ... 5 s.
+inline const std::vector<double> kLoopLagSeconds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1,   0.25,   0.5,   1,    2.5,   5};
+
+}  // namespace medrelay::metrics::buckets

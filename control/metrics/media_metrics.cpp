@@ -1,0 +1,67 @@
+#include "control/metrics/media_metrics.h"
+
+#include "control/metrics/exposition.h"
+#include "control/metrics/worker_metrics.h"
+
+namespace medrelay::metrics {
+using prometheus::MetricType;
+
+void MediaWorkerMetrics::collect(const std::vector<const WorkerMetrics*>& workers,
+                                 std::vector<prometheus::MetricFamily>& out) {
+  const auto counter = MetricType::Counter;
+  addPerWorker(
+      out, workers, "medrelay_dtls_failures_total", counter,
+      "DTLS handshakes that failed, by reason.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.dtls_failures; });
+  addPerWorker(
+      out, workers, "medrelay_dtls_handshakes_total", counter,
+      "DTLS handshakes completed (SRTP keys exported).",
+      [](const WorkerMetrics& w) -> auto& { return w.media.dtls_handshakes; });
+
+  HistogramTotals latency(buckets::kForwardingLatencyNs);
+  for (const WorkerMetrics* w : workers) latency.add(w->media.forwarding_latency);
+  auto latency_family = makeFamily(
+      "medrelay_forwarding_latency_seconds",
+      "Time from receiving a media packet to sending it to a consumer, inside the relay.",
+      MetricType::Histogram);
+  addHistogram(latency_family, {}, latency);
+  out.push_back(std::move(latency_family));
+
+  addPerWorker(
+      out, workers, "medrelay_ice_failures_total", counter,
+      "ICE sessions that failed before or after connecting, by reason.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.ice_failures; });
+  addPerWorker(
+      out, workers, "medrelay_ice_handshakes_total", counter,
+      "ICE sessions that reached connected (first valid check), by transport.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.ice_handshakes; });
+  addPerWorker(
+      out, workers, "medrelay_keyframe_requests_total", counter,
+      "RTCP keyframe requests (PLI, FIR) received from consumers or sent to producers.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.keyframe_requests; });
+  addPerWorker(
+      out, workers, "medrelay_media_bytes_total", counter,
+      "RTP/RTCP bytes received and sent (UDP or ICE-TCP payload, SRTP included).",
+      [](const WorkerMetrics& w) -> auto& { return w.media.bytes; });
+  addPerWorker(
+      out, workers, "medrelay_media_packets_dropped_total", counter,
+      "Media-path datagrams dropped, by reason.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.dropped; });
+  addPerWorker(
+      out, workers, "medrelay_media_packets_total", counter, "RTP/RTCP packets received and sent.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.packets; });
+  addPerWorker(
+      out, workers, "medrelay_nacks_total", counter,
+      "RTCP generic NACK (RFC 4585 section 6.2.1) messages received and sent.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.nacks; });
+  addPerWorker(
+      out, workers, "medrelay_retransmissions_total", counter,
+      "Packets retransmitted (RTX, RFC 4588) from the send buffer in answer to NACKs.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.retransmissions; });
+  addPerWorker(
+      out, workers, "medrelay_srtp_errors_total", counter,
+      "SRTP/SRTCP failures: direction in = unprotect, out = protect.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.srtp_errors; });
+}
+
+}  // namespace medrelay::metrics
