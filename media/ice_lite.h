@@ -85,6 +85,12 @@ class IceLite {
   const std::string& localUfrag() const { return localUfrag_; }
   const std::string& localPassword() const { return localPassword_; }
   const std::string& remoteUfrag() const { return remoteUfrag_; }
+  // Fixed local credentials instead of the generated ones (tests and the fuzzer only). Call
+  // before registering with a WorkerTransport.
+  void setLocalCredentials(std::string_view ufrag, std::string_view password) {
+    localUfrag_ = ufrag;
+    localPassword_ = password;
+  }
   // From the peer's SDP (a=ice-ufrag / a=ice-pwd). Empty ufrag = accept any remote part.
   void setRemoteCredentials(std::string_view ufrag, std::string_view password);
 
