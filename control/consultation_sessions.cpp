@@ -191,10 +191,14 @@ void ConsultationService::publishLeftIfLast(const Session& ended, std::string_vi
 ConsultationService::Records ConsultationService::endSessions(const std::vector<Session>& sessions,
                                                               std::string_view reason) {
   Records records;
+  std::vector<std::string> announced;  // one "left" per invite, not per session
   for (const auto& s : sessions) {
     if (terminator_ != nullptr) terminator_->endSession(s.id, reason);
     records.push_back(record(AccessEvent::kParticipantLeft, s, reason));
-    publishLeftIfLast(s, reason);
+    if (std::find(announced.begin(), announced.end(), s.invite_id) == announced.end()) {
+      announced.push_back(s.invite_id);
+      publishLeftIfLast(s, reason);
+    }
   }
   return records;
 }

@@ -29,6 +29,7 @@ TEST_F(ConsultationServiceTest, EventsNeverCarrySubjectsToParticipants) {
   auto sp = join(pat, room.id);
   auto sn = join(nurse->token, room.id);
   ASSERT_TRUE(sd.ok() && sp.ok() && sn.ok());
+  ASSERT_TRUE(join(pat, room.id, Direction::kSubscribe).ok());  // no second "joined"
   ASSERT_TRUE(svc_->markStale(sp->id).ok());
   ASSERT_TRUE(await<Room>([&](auto done) {
                 svc_->admit(room.id, Caller::ofBackend(), std::move(done));
