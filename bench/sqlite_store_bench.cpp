@@ -41,7 +41,8 @@ Room benchRoom(const std::string& id) {
 void report(benchmark::State& state, const SqliteStore& store) {
   const auto& s = store.stats();
   if (s.writes > 0) {
-    state.counters["mean_write_us"] = static_cast<double>(s.write_us) / static_cast<double>(s.writes);
+    state.counters["mean_write_us"] =
+        static_cast<double>(s.write_us) / static_cast<double>(s.writes);
     state.counters["max_write_us"] = static_cast<double>(s.max_write_us);
   }
 }
