@@ -1,0 +1,337 @@
+// ConsultationService: joins, live sessions, windows and restart (the room and invite
+// operations are in consultation_service.cpp).
+#include <algorithm>
+
+#include "common/logging.h"
+#include "control/consultation_service.h"
+
+namespace medrelay::control {
+namespace {
+
+bool holdsDoctorSeat(Role role) {
+  return role == Role::kDoctor || role == Role::kAttendingDoctor;
+}
+
+}  // namespace
+
+Result<ConsultationService::Resolved> ConsultationService::resolveToken(const std::string& token,
+                                                                        const std::string& remote,
+                                                                        bool* quiet_refusal) {
+  const int64_t now_us = now();
+  switch (limiter_.check(remote, now_us)) {
+    case AuthRateLimiter::Verdict::kAllow:
+      break;
+    case AuthRateLimiter::Verdict::kRefuseQuietly:
+      *quiet_refusal = true;
+      [[fallthrough]];
+    case AuthRateLimiter::Verdict::kRefuse:
+      return makeError("rate_limited", "too many failed attempts from this address; wait");
+  }
+  auto fail = [&]() -> Error {
+    limiter_.recordFailure(remote, now_us);
+    return makeError("invalid_token", "the invite token is not valid");
+  };
+  if (!InviteTokens::wellFormed(token)) return fail();
+  const std::string hash = tokens_.hash(token);
+  auto inv = store_.inviteByHash(hash);
+  if (!inv.ok()) return inv.error();
+  if (!inv->has_value() || !InviteTokens::hashesEqual((*inv)->token_hash, hash)) return fail();
+  auto room = loadRoom((*inv)->room_id);
+  if (!room.ok()) return room.error();
+  return Resolved{std::move(**inv), std::move(*room)};
+}
+
+Result<void> ConsultationService::checkLiveSessions(const Invite& invite, Direction direction,
+                                                    std::string* takeover_session) {
+  // Rule 3: a doctor is live in one room at a time (guideline 003:2342).
+  if (holdsDoctorSeat(invite.role)) {
+    auto mine = store_.sessionsOfSubject(invite.subject);
+    if (!mine.ok()) return mine.error();
+    for (const auto& s : *mine) {
+      if (holdsDoctorSeat(s.role) && s.room_id != invite.room_id) {
+        return makeError("doctor_busy",
+                         "this doctor is connected to another consultation; leave it first");
+      }
+    }
+  }
+  auto sessions = store_.sessionsOfInvite(invite.id);
+  if (!sessions.ok()) return sessions.error();
+  size_t same_direction = 0;
+  for (const auto& s : *sessions) {
+    if (s.direction != direction) continue;
+    ++same_direction;
+    // Rule 5: one live publish session per invite; a stale one is taken over.
+    if (direction == Direction::kPublish) {
+      if (!s.stale) {
+        return makeError("already_connected", "this invite is already connected from elsewhere");
+      }
+      *takeover_session = s.id;
+    }
+  }
+  if (direction == Direction::kSubscribe &&
+      same_direction >= options_.max_subscriptions_per_invite) {
+    return makeError("too_many_sessions", "too many subscriptions for this invite");
+  }
+  return {};
+}
+
+void ConsultationService::authorizeJoin(const JoinRequest& req, Done<JoinGrant> done) {
+  AccessRecord ctx;
+  ctx.room = req.room_id;
+  ctx.remote = req.remote;
+  ctx.transport = req.transport;
+  ctx.detail = {{"direction", toString(req.direction)}};
+  if (log_.unhealthy()) {
+    // Nothing can be logged: refuse without a record (brief: joins are refused meanwhile).
+    counters_.countRefusal("", "access_log_unavailable");
+    return done(logUnavailable());
+  }
+  bool quiet = false;
+  auto resolved = resolveToken(req.token, req.remote, &quiet);
+  if (!resolved.ok()) {
+    if (quiet) {
+      counters_.countRefusal("", resolved.error().code);
+      return done(resolved.error());
+    }
+    return refuse(AccessEvent::kJoinRefused, std::move(ctx), resolved.error(), std::move(done));
+  }
+  const Invite& inv = resolved->invite;
+  ctx.invite = inv.id;
+  ctx.role = std::string(toString(inv.role));
+  ctx.subject = inv.subject;
+  if (auto r = checkInviteWindow(resolved->room, inv, req.room_id, now()); !r.ok()) {
+    return refuse(AccessEvent::kJoinRefused, std::move(ctx), r.error(), std::move(done));
+  }
+  JoinGrant grant;
+  if (auto r = checkLiveSessions(inv, req.direction, &grant.takeover_session); !r.ok()) {
+    return refuse(AccessEvent::kJoinRefused, std::move(ctx), r.error(), std::move(done));
+  }
+  grant.session_id = newId("ses_");
+  grant.room_id = inv.room_id;
+  grant.invite_id = inv.id;
+  grant.role = inv.role;
+  grant.subject = inv.subject;
+  grant.direction = req.direction;
+  grant.remote = req.remote;
+  grant.transport = req.transport;
+  done(std::move(grant));
+}
+
+void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> done) {
+  if (log_.unhealthy()) return done(logUnavailable());
+  AccessRecord ctx;
+  ctx.room = grant.room_id;
+  ctx.invite = grant.invite_id;
+  ctx.role = std::string(toString(grant.role));
+  ctx.subject = grant.subject;
+  ctx.session = grant.session_id;
+  ctx.remote = grant.remote;
+  ctx.transport = grant.transport;
+  ctx.detail = {{"direction", toString(grant.direction)}};
+  // The state may have changed while the media plane set the session up: check again.
+  auto inv = store_.invite(grant.invite_id);
+  if (!inv.ok()) return done(inv.error());
+  if (!inv->has_value()) return done(makeError("invalid_token", "the invite no longer exists"));
+  auto room = loadRoom(grant.room_id);
+  if (!room.ok()) return done(room.error());
+  const int64_t now_us = now();
+  if (auto r = checkInviteWindow(*room, **inv, grant.room_id, now_us); !r.ok()) {
+    return refuse(AccessEvent::kJoinRefused, std::move(ctx), r.error(), std::move(done));
+  }
+  std::string takeover;
+  if (auto r = checkLiveSessions(**inv, grant.direction, &takeover); !r.ok()) {
+    return refuse(AccessEvent::kJoinRefused, std::move(ctx), r.error(), std::move(done));
+  }
+  auto before = store_.sessionsOfInvite(grant.invite_id);
+  if (!before.ok()) return done(before.error());
+
+  Session s;
+  s.id = grant.session_id;
+  s.room_id = grant.room_id;
+  s.invite_id = grant.invite_id;
+  s.role = grant.role;
+  s.subject = grant.subject;
+  s.direction = grant.direction;
+  s.transport = grant.transport;
+  s.remote = grant.remote;
+  s.started_us = now_us;
+  Records records;
+  if (!takeover.empty()) {
+    auto old = store_.session(takeover);
+    if (!old.ok()) return done(old.error());
+    if (auto r = store_.replaceSession(takeover, s); !r.ok()) return done(r.error());
+    if (old->has_value()) {
+      if (terminator_ != nullptr) terminator_->endSession(takeover, "takeover");
+      records.push_back(record(AccessEvent::kParticipantLeft, **old, "takeover"));
+    }
+  } else if (auto r = store_.insertSession(s); !r.ok()) {
+    return done(r.error());
+  }
+  records.push_back(record(AccessEvent::kParticipantJoined, s, ""));
+  const bool first = std::none_of(before->begin(), before->end(),
+                                  [&](const Session& o) { return o.id != takeover; });
+  if (first) {
+    events_.publish(RoomEvent{
+        RoomEventType::kJoined, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
+  }
+  if (s.direction == Direction::kPublish) {
+    events_.publish(RoomEvent{
+        RoomEventType::kPublished, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
+  }
+  answerWhenDurable<Session>(std::move(records), std::move(s), std::move(done));
+}
+
+void ConsultationService::publishLeftIfLast(const Session& ended, std::string_view reason) {
+  auto rest = store_.sessionsOfInvite(ended.invite_id);
+  if (rest.ok() && !rest->empty()) return;
+  events_.publish(RoomEvent{RoomEventType::kLeft, ended.room_id, ended.invite_id, ended.role,
+                            ended.subject, ended.id, std::string(reason), now()});
+}
+
+ConsultationService::Records ConsultationService::endSessions(const std::vector<Session>& sessions,
+                                                              std::string_view reason) {
+  Records records;
+  std::vector<std::string> announced;  // one "left" per invite, not per session
+  for (const auto& s : sessions) {
+    if (terminator_ != nullptr) terminator_->endSession(s.id, reason);
+    records.push_back(record(AccessEvent::kParticipantLeft, s, reason));
+    if (std::find(announced.begin(), announced.end(), s.invite_id) == announced.end()) {
+      announced.push_back(s.invite_id);
+      publishLeftIfLast(s, reason);
+    }
+  }
+  return records;
+}
+
+void ConsultationService::sessionEnded(const std::string& session_id, std::string_view reason,
+                                       Done<void> done) {
+  if (!isEndReason(reason)) {
+    return done(makeError("invalid_field", "reason: not an end reason"));
+  }
+  auto s = store_.session(session_id);
+  if (!s.ok()) return done(s.error());
+  if (!s->has_value()) return done(Result<void>());  // already ended by the control plane
+  if (auto r = store_.removeSession(session_id); !r.ok()) return done(r.error());
+  publishLeftIfLast(**s, reason);
+  append({record(AccessEvent::kParticipantLeft, **s, reason)}, std::move(done));
+}
+
+Result<void> ConsultationService::markStale(const std::string& session_id, bool stale) {
+  auto s = store_.session(session_id);
+  if (!s.ok()) return s.error();
+  if (!s->has_value()) return makeError("session_not_found", "no such live session");
+  if ((*s)->stale == stale) return {};
+  if (auto r = store_.setSessionStale(session_id, stale); !r.ok()) return r;
+  if (stale) {
+    const Session& x = **s;
+    events_.publish(RoomEvent{RoomEventType::kPeerLost, x.room_id, x.invite_id, x.role, x.subject,
+                              x.id, "consent-stale", now()});
+  }
+  return {};
+}
+
+Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& token,
+                                                             const std::string& room_id,
+                                                             const std::string& remote) {
+  bool quiet = false;
+  auto resolved = resolveToken(token, remote, &quiet);
+  std::optional<Error> refusal;
+  if (!resolved.ok()) {
+    refusal = resolved.error();
+  } else if (resolved->invite.room_id != room_id) {
+    refusal = makeError("wrong_room", "this invite is for another consultation");
+  } else if (!resolved->invite.live()) {
+    refusal = makeError("invite_revoked", "this invite was revoked");
+  } else if (resolved->room.state == RoomState::kCancelled) {
+    refusal = makeError("room_cancelled", "the consultation was cancelled");
+  }
+  if (refusal) {
+    const std::string role = resolved.ok() ? std::string(toString(resolved->invite.role)) : "";
+    counters_.countRefusal(role, refusal->code);
+    if (!quiet && refusal->code != "store_error") {
+      AccessRecord r;
+      r.event = AccessEvent::kApiAuthFailed;
+      r.room = room_id;
+      r.remote = remote;
+      r.reason = refusal->code;
+      r.role = role;
+      r.detail = {{"op", "info"}};
+      append({std::move(r)}, [](Result<void>) {});  // a read answers without waiting
+    }
+    return *refusal;
+  }
+  const Room& room = resolved->room;
+  const Invite& inv = resolved->invite;
+  ParticipantInfo info;
+  info.room_id = room.id;
+  info.mode = room.mode;
+  info.state = room.effectiveState(now());
+  info.scheduled_start_us = room.scheduled_start_us;
+  info.opens_at_us = room.opens_at_us;
+  info.closes_at_us = room.closes_at_us;
+  info.institution_id = room.institution_id;
+  info.institution_contact = room.institution_contact;
+  info.doctor_display_name = room.doctor_display_name;
+  info.role = inv.role;
+  info.invite_id = inv.id;
+  // Titles and references are for the institution's side only (CLINICS, seeds/001:22).
+  if (inv.role == Role::kDoctor) {
+    info.title = room.title;
+    info.external_ref = room.external_ref;
+  }
+  return info;
+}
+
+void ConsultationService::checkWindows() {
+  const int64_t now_us = now();
+  auto rooms = store_.roomsClosedBy(now_us);
+  if (!rooms.ok()) {
+    log::get("store")->error("window check: {}", rooms.error().message);
+    return;
+  }
+  for (Room& room : *rooms) {
+    auto sessions = store_.sessionsOfRoom(room.id);
+    if (!sessions.ok()) continue;
+    const bool was_admitted = room.state == RoomState::kInConsultation;
+    room.state = RoomState::kEnded;
+    room.ended_us = now_us;
+    room.end_reason = "window-closed";
+    if (auto r = store_.closeRoom(room, false); !r.ok()) {
+      log::get("store")->error("closing room {}: {}", room.id, r.error().message);
+      continue;
+    }
+    Records records = endSessions(*sessions, "window-closed");
+    if (was_admitted) {
+      AccessRecord r = record(AccessEvent::kConsultationEnded, room);
+      r.reason = "window-closed";
+      records.push_back(std::move(r));
+    }
+    events_.publish(
+        RoomEvent{RoomEventType::kEnded, room.id, {}, {}, {}, {}, "window-closed", now_us});
+    append(std::move(records), [](Result<void>) {});
+  }
+}
+
+void ConsultationService::endAllSessions(std::string_view reason, Done<void> done) {
+  auto sessions = store_.takeAllSessions();
+  if (!sessions.ok()) return done(sessions.error());
+  append(endSessions(*sessions, reason), std::move(done));
+}
+
+Result<void> ConsultationService::start() {
+  auto sessions = store_.takeAllSessions();
+  if (!sessions.ok()) return sessions.error();
+  for (const auto& s : *sessions) {
+    AccessRecord r = record(AccessEvent::kParticipantLeft, s, "server-restart");
+    ++counters_.changes[std::string(toString(r.event))];
+    if (auto seq = log_.appendSync(std::move(r)); !seq.ok()) return seq.error();
+  }
+  if (!sessions->empty()) {
+    log::get("policy")->info("ended {} sessions left from before the restart", sessions->size());
+  }
+  checkWindows();
+  window_timer_.start(options_.window_tick, options_.window_tick);
+  return {};
+}
+
+}  // namespace medrelay::control
