@@ -119,7 +119,7 @@ TEST_F(HttpProcessTest, TlsListenerRefusesTls11AndReloadsItsCertificateOnSighup)
   EXPECT_THAT(tls12, HasSubstr("Protocol  : TLSv1.2"));
   std::string tls13 = sClient(port, "-tls1_3", rc);
   EXPECT_EQ(rc, 0) << tls13;
-  EXPECT_THAT(tls13, HasSubstr("Protocol  : TLSv1.3"));
+  EXPECT_THAT(tls13, HasSubstr("New, TLSv1.3"));
 
   std::string health = run("curl -sk https://127.0.0.1:" + std::to_string(port) + "/healthz", rc);
   EXPECT_EQ(rc, 0);
