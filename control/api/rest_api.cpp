@@ -90,19 +90,21 @@ bool RestApi::authenticate(Call& call, bool allow_participant) {
     call.token = std::move(*token);
     return true;
   }
+  // A valid key always passes (256-bit keys cannot be guessed); failures are limited per source
+  // address so a flood neither floods the log nor gets unlimited answers.
+  if (token && options_.verify_api_key && options_.verify_api_key(*token)) {
+    call.backend = true;
+    return true;
+  }
   const int64_t now_us = clock_.nowUs();
   const std::string& remote = call.req.remoteAddress;
   if (auto verdict = api_key_limiter_.check(remote, now_us);
       verdict != AuthRateLimiter::Verdict::kAllow) {
-    // Only the first refusal after the address ran out is logged: a flood must not flood the log.
+    // Only the first refusal after the address ran out is logged.
     refuseApiKey(call,
                  makeError("rate_limited", "too many failed attempts from this address; wait"),
                  verdict == AuthRateLimiter::Verdict::kRefuse);
     return false;
-  }
-  if (token && options_.verify_api_key && options_.verify_api_key(*token)) {
-    call.backend = true;
-    return true;
   }
   api_key_limiter_.recordFailure(remote, now_us);
   refuseApiKey(call,
