@@ -240,10 +240,11 @@ Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& 
     refusal = resolved.error();
   } else if (resolved->invite.room_id != room_id) {
     refusal = makeError("wrong_room", "this invite is for another consultation");
+  } else if (resolved->room.state == RoomState::kCancelled) {
+    // Before the revoked check, as in checkInviteWindow: cancelling revokes every invite too.
+    refusal = makeError("room_cancelled", "the consultation was cancelled");
   } else if (!resolved->invite.live()) {
     refusal = makeError("invite_revoked", "this invite was revoked");
-  } else if (resolved->room.state == RoomState::kCancelled) {
-    refusal = makeError("room_cancelled", "the consultation was cancelled");
   }
   if (refusal) {
     const std::string role = resolved.ok() ? std::string(toString(resolved->invite.role)) : "";

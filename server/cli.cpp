@@ -68,6 +68,7 @@ int runServe(int argc, char** argv) {
   std::string check_file;
   std::vector<std::string> sets;
   bool print_config = false;
+  bool print_routes = false;
   cli.add_option("-c,--config", config_file, "YAML configuration file")->option_text("FILE");
   cli.add_option("--set", sets, "Override a setting, e.g. --set http.listen=0.0.0.0:8443")
       ->option_text("SECTION.KEY=VALUE (repeatable)")
@@ -79,6 +80,8 @@ int runServe(int argc, char** argv) {
                     ->option_text("FILE");
   cli.add_flag("--print-config", print_config,
                "Print the effective configuration as YAML (secrets redacted) and exit");
+  // Hidden: every served route as "METHOD /path" (the OpenAPI route check).
+  cli.add_flag("--print-routes", print_routes, "Print the served HTTP routes and exit")->group("");
   check->excludes("--config");
   cli.set_version_flag("--version", versionString());
   cli.footer(subcommandHelp());
@@ -127,9 +130,14 @@ int runServe(int argc, char** argv) {
   logStartup(config, boot.value(), file);
 
   App app(std::move(config));
-  if (auto r = attachComponents(app, boot.value()); !r) {
+  net::http::Router* router = nullptr;
+  if (auto r = attachComponents(app, boot.value(), &router); !r) {
     MR_LOG_CRITICAL(logger, "cannot set up the server: {}", r.error().message);
     return 1;
+  }
+  if (print_routes) {
+    for (const auto& [method, path] : router->routes()) std::cout << method << " " << path << "\n";
+    return 0;
   }
   return app.run();
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "net/http/router.h"
 #include "server/app.h"
 #include "server/bootstrap.h"
 
@@ -8,7 +9,9 @@ namespace medrelay::server {
 
 // Attaches the server's components (HTTP API, TURN, access log, …) to the App, in start order.
 // The one place that knows the concrete components, so wiring a new one touches only this
-// function (server/components.cpp).
-Result<void> attachComponents(App& app, const BootstrapReport& bootstrap);
+// function (server/components.cpp). `router`, when given, receives the HTTP router (for
+// `--print-routes`).
+Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
+                              net::http::Router** router = nullptr);
 
 }  // namespace medrelay::server

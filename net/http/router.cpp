@@ -48,6 +48,16 @@ void Router::add(std::string method, std::string_view pattern, Handler handler,
   routes_.push_back(std::move(r));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : routes_) {
+    std::string pattern;
+    for (const auto& seg : r.segments) pattern += "/" + seg;
+    out.emplace_back(r.method, pattern);
+  }
+  return out;
+}
+
 bool Router::originAllowed(std::string_view origin) const {
   for (const auto& o : cors_.allowedOrigins) {
     if (o == "*" || o == origin) return true;

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net/http/http_server.h"
@@ -36,6 +37,8 @@ class Router {
   Handler handler() const {
     return [this](Request& r, Responder res) { handle(r, std::move(res)); };
   }
+  // Every registered (method, path template), in registration order (route/spec checks).
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Route {

@@ -1,0 +1,170 @@
+#include "server/control_component.h"
+
+#include <filesystem>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "common/logging.h"
+#include "control/access_log_key.h"
+#include "control/metrics/http_metrics.h"
+
+namespace medrelay::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::shared_ptr<spdlog::logger> logger() {
+  return log::get("control");
+}
+
+// "POST /v1/rooms" (the REST API's route names) or "/healthz" (a GET by template) → the label.
+metrics::HttpRoute routeOf(std::string_view name) {
+  std::string_view method = "GET";
+  std::string_view path = name;
+  if (auto sp = name.find(' '); sp != std::string_view::npos) {
+    method = name.substr(0, sp);
+    path = name.substr(sp + 1);
+  }
+  using Traits = metrics::LabelTraits<metrics::HttpRoute>;
+  for (size_t i = 0; i + 1 < std::size(Traits::kValues); ++i) {
+    if (Traits::kValues[i] == path && Traits::kMethods[i] == method) {
+      return static_cast<metrics::HttpRoute>(i);
+    }
+  }
+  return metrics::HttpRoute::kOther;
+}
+
+}  // namespace
+
+ControlComponent::ControlComponent(App& app, HttpComponent& http)
+    : app_(app), metrics_(std::make_unique<metrics::Metrics>()) {
+  auto keys = ApiKeySet::fromHexHashes(app.config().api.keys_sha256);
+  std::shared_ptr<ApiKeySet> key_set;
+  if (keys.ok()) {
+    key_set = std::make_shared<ApiKeySet>(std::move(keys.value()));
+  } else {
+    // Config validation rejects bad hashes first; if one slips through no key is accepted.
+    MR_LOG_ERROR(logger(), "api.keys_sha256: {}; every API key will be refused",
+                 keys.error().message);
+  }
+  control::api::RestApiOptions opts;
+  opts.verify_api_key = [key_set](std::string_view key) {
+    return key_set != nullptr && key_set->verify(key);
+  };
+  api_ = std::make_unique<control::api::RestApi>(http.router(), clock_, std::move(opts));
+
+  metrics::Metrics* m = metrics_.get();
+  http.router().add("GET", "/metrics", [m](net::http::Request&, net::http::Responder r) {
+    r.send(net::http::Response::text(200, m->render(), metrics::Metrics::kContentType));
+  });
+  http.setRequestObserver([m](const std::string& route, int status, double seconds) {
+    m->http().record(routeOf(route), status, seconds);
+  });
+  http.addReadinessCheck("access_log", [this](std::string& why) {
+    if (log_ == nullptr) {
+      why = "not open";
+      return false;
+    }
+    if (log_->unhealthy()) {
+      why = "writes failing";
+      return false;
+    }
+    return true;
+  });
+  http.addReadinessCheck("store", [this](std::string& why) {
+    if (store_ == nullptr) {
+      why = "not open";
+      return false;
+    }
+    if (auto r = store_->room("readyz-probe"); !r.ok()) {
+      why = r.error().message;
+      return false;
+    }
+    return true;
+  });
+}
+
+ControlComponent::~ControlComponent() {
+  stop();
+}
+
+Result<void> ControlComponent::start() {
+  const Config& cfg = app_.config();
+  const fs::path data_dir = cfg.storage.data_dir;
+
+  // The invite-token pepper: 32 random bytes, 0600, made once; issued tokens depend on it.
+  auto pepper_key = control::loadOrCreateKeyFile(data_dir / kTokenPepperFile);
+  if (!pepper_key.ok()) return pepper_key.error();
+
+  control::AccessLogOptions log_opts;
+  log_opts.dir =
+      cfg.access_log.dir.empty() ? data_dir / "access-log" : fs::path(cfg.access_log.dir);
+  log_opts.node_id = cfg.node.id;
+  log_opts.key_file = data_dir / kAccessLogKeyFile;
+  log_opts.rotate_bytes = cfg.access_log.rotate_bytes;
+  log_opts.rotate_daily = cfg.access_log.rotate_daily;
+  log_opts.retention_days = static_cast<int>(cfg.access_log.retention_days);
+  auto log = control::AccessLog::open(std::move(log_opts), &app_.control());
+  if (!log.ok()) return log.error();
+  log_ = std::move(log.value());
+
+  auto store = control::SqliteStore::open(data_dir / kStoreFile);
+  if (!store.ok()) return store.error();
+  store_ = std::move(store.value());
+
+  control::ConsultationServiceOptions service_opts;
+  service_opts.token_pepper = pepper_key->bytes;
+  service_ = std::make_unique<control::ConsultationService>(app_.control(), *store_, *log_, clock_,
+                                                            service_opts);
+  if (auto r = service_->start(); !r.ok()) return r.error();
+  api_->attach(service_.get(), log_.get());
+
+  control_monitor_ = std::make_unique<metrics::LoopMonitor>(app_.control(), *metrics_, "control");
+  auto& workers = app_.workers();
+  worker_monitors_.resize(workers.size());
+  for (size_t i = 0; i < workers.size(); ++i) {
+    workers.runSync(i, [this, i, &workers] {
+      worker_monitors_[i] =
+          std::make_unique<metrics::LoopMonitor>(workers.worker(i), *metrics_, std::to_string(i));
+    });
+  }
+  workers_monitored_ = true;
+  MR_LOG_INFO(logger(), "control plane started: store {}, access log {}",
+              (data_dir / kStoreFile).string(), log_->dir().string());
+  return {};
+}
+
+void ControlComponent::drain(std::chrono::milliseconds grace, std::function<void()> done) {
+  (void)grace;
+  if (service_ == nullptr) {
+    done();
+    return;
+  }
+  // Every live session ends with a durable server-shutdown record before the process exits.
+  service_->endAllSessions("server-shutdown", [done = std::move(done)](Result<void> r) {
+    if (!r.ok()) {
+      MR_LOG_ERROR(logger(), "ending the live sessions at shutdown: {}", r.error().message);
+    }
+    done();
+  });
+}
+
+void ControlComponent::stop() {
+  if (api_) api_->detach();
+  if (workers_monitored_) {
+    // Each monitor goes on its own loop's thread, as it was made.
+    auto& workers = app_.workers();
+    for (size_t i = 0; i < worker_monitors_.size(); ++i) {
+      workers.runSync(i, [this, i] { worker_monitors_[i].reset(); });
+    }
+    workers_monitored_ = false;
+  }
+  worker_monitors_.clear();
+  control_monitor_.reset();
+  service_.reset();
+  store_.reset();
+  log_.reset();  // writes what is queued
+}
+
+}  // namespace medrelay::server
