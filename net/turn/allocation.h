@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "net/stun/stun_builder.h"
 #include "net/stun/stun_message.h"
 #include "net/turn/relay_socket.h"
 #include "net/turn/turn_server.h"
@@ -25,6 +26,24 @@ struct Channel {
   uint16_t number = 0;
   SocketAddress peer;
   uint64_t expiresMs = 0;
+};
+
+// Internal to turn_*.cpp.
+// One request being answered; the key is set once authenticate() succeeds.
+struct TurnServer::Request {
+  const ClientTuple& from;
+  const stun::StunMessage& msg;
+  size_t reqLen;
+  bool fingerprint = false;
+  bool authed = false;
+  std::array<uint8_t, 16> key{};
+  std::string_view username;
+  RestUsername rest;
+
+  // Starts a response of `cls` in the server's tx buffer.
+  stun::StunBuilder start(std::vector<uint8_t>& tx, stun::MessageClass cls) const {
+    return stun::StunBuilder(tx, cls, msg.method(), msg.transactionId());
+  }
 };
 
 struct TurnServer::Allocation : RelaySocket::Receiver {

@@ -30,23 +30,6 @@ SocketAddress sourceKey(const SocketAddress& a) {
 
 }  // namespace
 
-// One request being answered; the key is set once authenticate() succeeds.
-struct TurnServer::Request {
-  const ClientTuple& from;
-  const StunMessage& msg;
-  size_t reqLen;
-  bool fingerprint = false;
-  bool authed = false;
-  std::array<uint8_t, 16> key{};
-  std::string_view username;
-  RestUsername rest;
-
-  // Starts a response of `cls` in the server's tx buffer.
-  StunBuilder start(std::vector<uint8_t>& tx, MessageClass cls) const {
-    return StunBuilder(tx, cls, msg.method(), msg.transactionId());
-  }
-};
-
 TurnServer::TurnServer(Dispatcher* dispatcher, TurnServerOptions options, PeerPolicy policy,
                        RelaySocketFactory& relays, ClientSink& sink,
                        metrics::TurnWorkerMetrics& metrics, InviteLiveness* liveness)
@@ -118,7 +101,7 @@ void TurnServer::onClientPacket(const ClientTuple& from, const uint8_t* data, si
 }
 
 void TurnServer::handleStun(const ClientTuple& from, const StunMessage& msg, size_t reqLen) {
-  Request r{from, msg, reqLen};
+  Request r{from, msg, reqLen, false, false, {}, {}, {}};
   r.fingerprint = msg.fingerprintOffset() != 0;
   if (r.fingerprint && checkFingerprint(msg) != IntegrityResult::kOk) {
     ++counters_.malformed;
