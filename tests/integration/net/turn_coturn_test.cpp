@@ -16,7 +16,7 @@
 
 #include "server/app.h"
 #include "server/turn_component.h"
-#include "support/test_support.h"
+#include "tests/support/test_support.h"
 
 extern char** environ;
 

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "net/stun/stun_integrity.h"
-#include "stun_vectors.h"
-#include "support/turn_server_fixture.h"
+#include "tests/unit/net/stun_vectors.h"
+#include "tests/support/turn_server_fixture.h"
 
 namespace medrelay::net::turn {
 namespace {

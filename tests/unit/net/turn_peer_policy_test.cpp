@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "support/turn_refused_peers.h"
+#include "tests/support/turn_refused_peers.h"
 
 namespace medrelay::net::turn {
 namespace {

@@ -3,8 +3,8 @@
 // policy and with a broad operator allow list (0.0.0.0/0, ::/0), which must not open them.
 #include <gtest/gtest.h>
 
-#include "support/turn_refused_peers.h"
-#include "support/turn_server_fixture.h"
+#include "tests/support/turn_refused_peers.h"
+#include "tests/support/turn_server_fixture.h"
 
 namespace medrelay::net::turn {
 namespace {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "net/stun/channel_data.h"
-#include "support/turn_server_fixture.h"
+#include "tests/support/turn_server_fixture.h"
 
 namespace medrelay::net::turn {
 namespace {
