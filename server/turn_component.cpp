@@ -41,8 +41,7 @@ class TurnComponent::Sink : public net::turn::ClientSink,
   }
   // The stream listeners: connection ids are unique per listener; TaggedCallbacks sets
   // `current` to the calling listener's transport first.
-  void onMessage(uint32_t id, const SocketAddress& from, const uint8_t* data,
-                 size_t len) override {
+  void onMessage(uint32_t id, const SocketAddress& from, const uint8_t* data, size_t len) override {
     owner_.server_->onClientPacket(tuple(id, from), data, len);
   }
   void onConnectionClosed(uint32_t id, const SocketAddress& from) override {
@@ -69,8 +68,7 @@ class TaggedCallbacks : public net::turn::TurnStreamListener::Callbacks {
   TaggedCallbacks(net::turn::TurnStreamListener::Callbacks& inner, ClientTransport& current,
                   ClientTransport mine)
       : inner_(inner), current_(current), mine_(mine) {}
-  void onMessage(uint32_t id, const SocketAddress& from, const uint8_t* data,
-                 size_t len) override {
+  void onMessage(uint32_t id, const SocketAddress& from, const uint8_t* data, size_t len) override {
     current_ = mine_;
     inner_.onMessage(id, from, data, len);
   }
@@ -163,10 +161,9 @@ Result<void> TurnComponent::startOnThread() {
     udpPort_ = udp_->localAddress().port();
     advertisedHost_ = udp_->localAddress().ipString();
   }
-  auto openStream = [&](const std::string& listen, ClientTransport t,
-                        std::shared_ptr<net::TlsContext> tls,
-                        std::unique_ptr<net::turn::TurnStreamListener>& out,
-                        uint16_t& port) -> Result<void> {
+  auto openStream =
+      [&](const std::string& listen, ClientTransport t, std::shared_ptr<net::TlsContext> tls,
+          std::unique_ptr<net::turn::TurnStreamListener>& out, uint16_t& port) -> Result<void> {
     if (listen.empty()) return {};
     auto bind = listenAddress(listen);
     if (!bind) return makeError("invalid_listen", "turn listen address: " + listen);
@@ -224,17 +221,19 @@ std::vector<std::string> TurnComponent::uris() const {
   std::string host = advertisedHost_;
   if (const auto& a = app_.config().media.announced_ip; !a.empty()) host = a;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  if (udpPort_ != 0) out.push_back("turn:" + host + ":" + std::to_string(udpPort_) + "?transport=udp");
-  if (tcpPort_ != 0) out.push_back("turn:" + host + ":" + std::to_string(tcpPort_) + "?transport=tcp");
-  if (tlsPort_ != 0) out.push_back("turns:" + host + ":" + std::to_string(tlsPort_) + "?transport=tcp");
+  if (udpPort_ != 0)
+    out.push_back("turn:" + host + ":" + std::to_string(udpPort_) + "?transport=udp");
+  if (tcpPort_ != 0)
+    out.push_back("turn:" + host + ":" + std::to_string(tcpPort_) + "?transport=tcp");
+  if (tlsPort_ != 0)
+    out.push_back("turns:" + host + ":" + std::to_string(tlsPort_) + "?transport=tcp");
   return out;
 }
 
 net::turn::TurnCredentials TurnComponent::mintCredentials(std::string_view inviteId,
                                                           int64_t expiresAtUnix) const {
-  return net::turn::mintTurnCredentials(inviteId, expiresAtUnix,
-                                        secrets_.empty() ? std::string_view() : secrets_.front(),
-                                        uris());
+  return net::turn::mintTurnCredentials(
+      inviteId, expiresAtUnix, secrets_.empty() ? std::string_view() : secrets_.front(), uris());
 }
 
 }  // namespace medrelay::server

@@ -24,29 +24,29 @@ constexpr Range v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t prefix) {
 
 // Always refused unless explicitly allowed (RFC 6890 special-purpose registries, RFC 8656 §21.4).
 constexpr Range kRefused[] = {
-    v4(0, 0, 0, 0, 8),        // "this network", unspecified
-    v4(10, 0, 0, 0, 8),       // private (RFC 1918)
-    v4(100, 64, 0, 0, 10),    // shared address space / CGNAT (RFC 6598)
-    v4(127, 0, 0, 0, 8),      // loopback
-    v4(169, 254, 0, 0, 16),   // link-local
-    v4(172, 16, 0, 0, 12),    // private
-    v4(192, 0, 0, 0, 24),     // IETF protocol assignments
-    v4(192, 0, 2, 0, 24),     // TEST-NET-1
-    v4(192, 88, 99, 0, 24),   // 6to4 relay anycast (deprecated)
-    v4(192, 168, 0, 0, 16),   // private
-    v4(198, 18, 0, 0, 15),    // benchmarking
-    v4(198, 51, 100, 0, 24),  // TEST-NET-2
-    v4(203, 0, 113, 0, 24),   // TEST-NET-3
-    v4(224, 0, 0, 0, 4),      // multicast
-    v4(240, 0, 0, 0, 4),      // reserved, incl. 255.255.255.255 broadcast
-    {Family::kIPv6, {}, 127},                                // :: and ::1 (both in ::/127)
-    {Family::kIPv6, {0x01, 0x00}, 64},                       // discard-only 100::/64
-    {Family::kIPv6, {0x20, 0x01, 0x00, 0x00}, 32},           // Teredo (embeds obfuscated IPv4)
-    {Family::kIPv6, {0x20, 0x01, 0x0d, 0xb8}, 32},           // documentation
-    {Family::kIPv6, {0xfc, 0x00}, 7},                        // unique local
-    {Family::kIPv6, {0xfe, 0x80}, 10},                       // link-local
-    {Family::kIPv6, {0xfe, 0xc0}, 10},                       // site-local (deprecated)
-    {Family::kIPv6, {0xff, 0x00}, 8},                        // multicast
+    v4(0, 0, 0, 0, 8),                              // "this network", unspecified
+    v4(10, 0, 0, 0, 8),                             // private (RFC 1918)
+    v4(100, 64, 0, 0, 10),                          // shared address space / CGNAT (RFC 6598)
+    v4(127, 0, 0, 0, 8),                            // loopback
+    v4(169, 254, 0, 0, 16),                         // link-local
+    v4(172, 16, 0, 0, 12),                          // private
+    v4(192, 0, 0, 0, 24),                           // IETF protocol assignments
+    v4(192, 0, 2, 0, 24),                           // TEST-NET-1
+    v4(192, 88, 99, 0, 24),                         // 6to4 relay anycast (deprecated)
+    v4(192, 168, 0, 0, 16),                         // private
+    v4(198, 18, 0, 0, 15),                          // benchmarking
+    v4(198, 51, 100, 0, 24),                        // TEST-NET-2
+    v4(203, 0, 113, 0, 24),                         // TEST-NET-3
+    v4(224, 0, 0, 0, 4),                            // multicast
+    v4(240, 0, 0, 0, 4),                            // reserved, incl. 255.255.255.255 broadcast
+    {Family::kIPv6, {}, 127},                       // :: and ::1 (both in ::/127)
+    {Family::kIPv6, {0x01, 0x00}, 64},              // discard-only 100::/64
+    {Family::kIPv6, {0x20, 0x01, 0x00, 0x00}, 32},  // Teredo (embeds obfuscated IPv4)
+    {Family::kIPv6, {0x20, 0x01, 0x0d, 0xb8}, 32},  // documentation
+    {Family::kIPv6, {0xfc, 0x00}, 7},               // unique local
+    {Family::kIPv6, {0xfe, 0x80}, 10},              // link-local
+    {Family::kIPv6, {0xfe, 0xc0}, 10},              // site-local (deprecated)
+    {Family::kIPv6, {0xff, 0x00}, 8},               // multicast
 };
 
 bool prefixMatch(const std::array<uint8_t, 16>& net, const std::array<uint8_t, 16>& ip,
@@ -107,9 +107,10 @@ bool Cidr::insideRefusedRange() const {
     if (r.family != n.family) continue;
     // An embedded IPv4 block: the IPv4 part's prefix is what remains after the IPv6 wrapper.
     unsigned p = prefix;
-    if (embedded) p = family == Family::kIPv6 && ip[0] == 0x20 && ip[1] == 0x02
-                          ? (prefix > 16 ? prefix - 16 : 0)
-                          : (prefix > 96 ? prefix - 96 : 0);
+    if (embedded)
+      p = family == Family::kIPv6 && ip[0] == 0x20 && ip[1] == 0x02
+              ? (prefix > 16 ? prefix - 16 : 0)
+              : (prefix > 96 ? prefix - 96 : 0);
     if (p >= r.prefix && prefixMatch(r.ip, n.ip, r.prefix)) return true;
   }
   return false;

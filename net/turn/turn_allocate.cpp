@@ -4,6 +4,7 @@
 #include "common/logging.h"
 #include "net/stun/stun_builder.h"
 #include "net/turn/allocation.h"
+#include "net/turn/channel_numbers.h"
 #include "net/turn/turn_server.h"
 
 namespace medrelay::net::turn {
@@ -259,7 +260,7 @@ void TurnServer::handleChannelBind(Request& r) {
     sendError(r, error::kWrongCredentials, "Wrong Credentials");
     return;
   }
-  const auto number = r.msg.channelNumber();
+  const auto number = channelNumberOf(r.msg);
   const auto peer = r.msg.xorPeerAddress();
   if (!number || !peer) {
     sendError(r, error::kBadRequest, "CHANNEL-NUMBER or XOR-PEER-ADDRESS missing");
@@ -292,8 +293,7 @@ void TurnServer::handleChannelBind(Request& r) {
     return;
   }
   const size_t permsBefore = a.permissions.size();
-  if (!installPermission(a.permissions, *peer,
-                         now + uint64_t{options_.permissionLifetime} * 1000,
+  if (!installPermission(a.permissions, *peer, now + uint64_t{options_.permissionLifetime} * 1000,
                          options_.maxPermissionsPerAllocation)) {
     metrics_.quota_refusals[TurnQuota::kPermissions].inc();
     sendError(r, error::kInsufficientCapacity, "Too many permissions");

@@ -67,8 +67,7 @@ class NonceCodec {
   void make(std::span<const uint8_t> clientIp, uint64_t nowSeconds,
             std::array<char, kNonceChars>& out) const;
   enum class Check : uint8_t { kValid, kStale, kInvalid };
-  Check check(std::string_view nonce, std::span<const uint8_t> clientIp,
-              uint64_t nowSeconds) const;
+  Check check(std::string_view nonce, std::span<const uint8_t> clientIp, uint64_t nowSeconds) const;
 
  private:
   std::array<uint8_t, 32> key_{};

@@ -5,6 +5,7 @@
 #include "net/stun/channel_data.h"
 #include "net/stun/stun_builder.h"
 #include "net/turn/allocation.h"
+#include "net/turn/channel_numbers.h"
 #include "net/turn/turn_server.h"
 
 namespace medrelay::net::turn {
@@ -48,8 +49,7 @@ bool TurnServer::relayToPeer(Allocation& a, const SocketAddress& peer, const uin
 }
 
 void TurnServer::handleChannelData(const ClientTuple& from, const uint8_t* data, size_t len) {
-  const auto cd = parseChannelData(
-      {data, len}, from.transport == ClientTransport::kUdp ? Framing::kDatagram : Framing::kStream);
+  const auto cd = parseChannelFrame({data, len}, from.transport != ClientTransport::kUdp);
   if (!cd) {
     ++counters_.malformed;
     return;
@@ -120,10 +120,13 @@ void TurnServer::onPeerDatagram(Allocation& a, const SocketAddress& from, const 
       return;
     }
     std::copy(data, data + len, tx_.begin() + kChannelDataHeaderSize);
-    const auto n = writeChannelDataHeader(tx_, ch->number, len,
-                                          stream ? Framing::kStream : Framing::kDatagram);
-    if (!n) return;
-    out = *n;
+    // ChannelData header (RFC 8656 §12.4), zero padding on streams (§12.5).
+    storeBe16(tx_.data(), ch->number);
+    storeBe16(tx_.data() + 2, static_cast<uint16_t>(len));
+    out = kChannelDataHeaderSize + len;
+    if (stream) {
+      while (out % 4 != 0) tx_[out++] = 0;
+    }
   } else {
     // Data indication (§11.3): XOR-PEER-ADDRESS and DATA, no integrity.
     StunBuilder b(tx_, MessageClass::kIndication, method::kData, a.allocateTid);

@@ -72,7 +72,7 @@ struct TurnServerOptions {
   size_t maxChannelsPerAllocation = 32;
   uint64_t bandwidthBytesPerSecond = 2'500'000;  // per allocation, both directions (20 Mbit/s)
   uint64_t bandwidthBurstBytes = 512 * 1024;
-  double maxUnauthRatio = 1.6;  // unauthenticated UDP response size / request size
+  double maxUnauthRatio = 1.6;          // unauthenticated UDP response size / request size
   uint32_t unauthorizedPerSecond = 10;  // 401s per source IP (hashed slots)
   uint32_t unauthorizedBurst = 20;
   bool software = false;  // SOFTWARE attribute in responses (RFC 8489 §14.14)

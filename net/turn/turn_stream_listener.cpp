@@ -10,9 +10,9 @@
 #include <string>
 
 #include "common/be_bytes.h"
-#include "net/stun/channel_data.h"
 #include "net/stun/stun_message.h"
 #include "net/tls/tls_session.h"
+#include "net/turn/channel_numbers.h"
 
 namespace medrelay::net::turn {
 
@@ -49,7 +49,7 @@ struct TurnStreamListener::Connection {
 
 std::optional<size_t> TurnStreamListener::nextFrameSize(std::span<const uint8_t> buf) {
   if (buf.size() < 4) return 0;
-  if ((buf[0] & 0xC0) == 0x40) return stun::channelDataFrameSize(buf);
+  if ((buf[0] & 0xC0) == 0x40) return channelFrameSize(buf);
   if ((buf[0] & 0xC0) != 0) return std::nullopt;
   if (buf.size() < stun::kHeaderSize) return 0;
   return stun::stunMessageSize(buf);
@@ -92,8 +92,8 @@ Result<void> TurnStreamListener::init() {
     auto* self = static_cast<TurnStreamListener*>(h->data);
     if (self != nullptr && status == 0) self->onAcceptable();
   });
-  const auto period = std::clamp<std::chrono::milliseconds>(options_.idleTimeout / 4, std::chrono::milliseconds(10),
-                                                             std::chrono::milliseconds(1000));
+  const auto period = std::clamp<std::chrono::milliseconds>(
+      options_.idleTimeout / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   idleTimer_.start(period, period);
   return {};
 }

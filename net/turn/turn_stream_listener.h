@@ -37,7 +37,7 @@ class TurnStreamListener {
     SocketAddress bind;
     std::shared_ptr<TlsContext> tls;  // null: plain TCP
     size_t maxConnections = 4096;
-    size_t maxQueuedBytes = 1 << 20;  // per connection, waiting for the kernel
+    size_t maxQueuedBytes = 1 << 20;                // per connection, waiting for the kernel
     std::chrono::milliseconds idleTimeout{120000};  // no bytes received for this long: closed
     int backlog = 128;
   };

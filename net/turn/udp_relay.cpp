@@ -48,9 +48,8 @@ Result<std::unique_ptr<RelaySocket>> UdpRelaySocketFactory::open(int family,
   const uint32_t span =
       options_.portMin == 0 ? 1 : uint32_t{options_.portMax} - options_.portMin + 1;
   for (uint32_t tries = 0; tries < span; ++tries) {
-    o.bind.setPort(options_.portMin == 0
-                       ? 0
-                       : static_cast<uint16_t>(options_.portMin + (nextPort_++ % span)));
+    o.bind.setPort(
+        options_.portMin == 0 ? 0 : static_cast<uint16_t>(options_.portMin + (nextPort_++ % span)));
     auto s = std::make_unique<UdpRelaySocket>(r);
     if (s->open(dispatcher_, o)) return std::unique_ptr<RelaySocket>(std::move(s));
   }

@@ -55,8 +55,8 @@ struct Harness {
     o.unixNow = [] { return int64_t{1700000000}; };
     creds = mintTurnCredentials("fuzz", 1700003600, o.secrets[0], {}, 1700000000);
     key = *longTermKeyMd5(creds.username, "medrelay", creds.password);
-    server = std::make_unique<TurnServer>(nullptr, o, PeerPolicy::create({"198.51.100.0/24"}, {}).value(),
-                                          relays, sink, metrics);
+    server = std::make_unique<TurnServer>(
+        nullptr, o, PeerPolicy::create({"198.51.100.0/24"}, {}).value(), relays, sink, metrics);
     client.remote = *SocketAddress::fromIp("203.0.113.7", 40000);
     peer = *SocketAddress::fromIp("198.51.100.20", 5000);
   }
@@ -77,7 +77,8 @@ struct Harness {
     auto m = StunMessage::parse(sink.last);
     if (!m || !m->nonce()) return;
     nonce = std::string(*m->nonce());
-    signedRequest(method::kAllocate, [](StunBuilder& s) { s.addRequestedTransport(kTransportUdp); });
+    signedRequest(method::kAllocate,
+                  [](StunBuilder& s) { s.addRequestedTransport(kTransportUdp); });
     signedRequest(method::kChannelBind, [&](StunBuilder& s) {
       s.addChannelNumber(0x4000);
       s.addXorAddress(attr::kXorPeerAddress, peer.toStun());

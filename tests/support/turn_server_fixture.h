@@ -14,10 +14,10 @@ using namespace net::stun;
 using net::turn::ClientTransport;
 using net::turn::ClientTuple;
 using net::turn::InviteLiveness;
+using net::turn::mintTurnCredentials;
 using net::turn::PeerPolicy;
 using net::turn::TurnServer;
 using net::turn::TurnServerOptions;
-using net::turn::mintTurnCredentials;
 
 inline constexpr const char* kSecret = "0123456789abcdef-secret";
 inline constexpr int64_t kUnixStart = 1'700'000'000;
@@ -33,8 +33,8 @@ class TurnServerTest : public ::testing::Test {
     if (tweak) tweak(o);
     auto p = PeerPolicy::create(allow, {});
     ASSERT_TRUE(p.ok());
-    server_ = std::make_unique<TurnServer>(nullptr, o, p.value(), relays_, sink_, metrics_,
-                                           liveness_);
+    server_ =
+        std::make_unique<TurnServer>(nullptr, o, p.value(), relays_, sink_, metrics_, liveness_);
   }
 
   TurnTestClient client(const std::string& invite = "inv1", int64_t ttl = 3600,

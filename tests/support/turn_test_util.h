@@ -45,7 +45,10 @@ class FakeRelays : public turn::RelaySocketFactory {
    public:
     Socket(FakeRelays& owner, SocketAddress local, turn::RelaySocket::Receiver& r)
         : owner_(owner), local_(std::move(local)), receiver(r) {}
-    ~Socket() override { owner_.live.erase(std::remove(owner_.live.begin(), owner_.live.end(), this), owner_.live.end()); }
+    ~Socket() override {
+      owner_.live.erase(std::remove(owner_.live.begin(), owner_.live.end(), this),
+                        owner_.live.end());
+    }
     const SocketAddress& localAddress() const override { return local_; }
     bool send(const SocketAddress& to, const uint8_t* data, size_t len) override {
       owner_.sent.push_back({local_, to, std::vector<uint8_t>(data, data + len)});
@@ -108,7 +111,8 @@ struct TurnTestClient {
   }
 
   // Builds a request; `attrs` adds method attributes; with auth adds USERNAME/REALM/NONCE/MI.
-  std::vector<uint8_t> request(uint16_t method, const std::function<void(stun::StunBuilder&)>& attrs,
+  std::vector<uint8_t> request(uint16_t method,
+                               const std::function<void(stun::StunBuilder&)>& attrs,
                                bool auth = true,
                                stun::MessageClass cls = stun::MessageClass::kRequest) {
     std::vector<uint8_t> buf(2048);

@@ -2,11 +2,10 @@
 // turnutils_uclient over UDP, TCP and TLS, with channels and with Send indications, to a
 // turnutils_peer on 127.0.0.1 that only an explicit allow-list entry makes reachable; and
 // turnutils_stunclient for a plain Binding. Every run is bounded (-n, -m, -z, timeout).
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
-
-#include <gtest/gtest.h>
 
 #include <array>
 #include <cstdio>
@@ -78,8 +77,11 @@ struct Summary {
 Summary parseSummary(const std::string& out) {
   Summary s;
   std::smatch m;
-  if (std::regex_search(out, m, std::regex(R"(Total lost packets (\d+))"))) s.lost = std::stol(m[1]);
-  if (std::regex_search(out, m, std::regex(R"(tot_send_msgs=(\d+), tot_recv_msgs=(\d+))"))) {
+  if (std::regex_search(out, m, std::regex(R"(Total lost packets (\d+))")))
+    s.lost = std::stol(m[1]);
+  // The final totals line: "start_mclient: tot_send_msgs=N, tot_recv_msgs=M" (no "msz=").
+  if (std::regex_search(out, m,
+                        std::regex(R"(start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+))"))) {
     s.sent = std::stol(m[1]);
     s.received = std::stol(m[2]);
   }

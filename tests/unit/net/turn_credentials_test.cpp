@@ -4,15 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "net/stun/stun_integrity.h"
-#include "tests/unit/net/stun_vectors.h"
 #include "tests/support/turn_server_fixture.h"
+#include "tests/unit/net/stun_vectors.h"
 
 namespace medrelay::net::turn {
 namespace {
 
 TEST(TurnCredentialsTest, MintMatchesTheRestFormula) {
-  const auto c = mintTurnCredentials("inv-42", 1700003600, "s3cr3t-0123456789", {"turn:h:3478"},
-                                     1700000000);
+  const auto c =
+      mintTurnCredentials("inv-42", 1700003600, "s3cr3t-0123456789", {"turn:h:3478"}, 1700000000);
   EXPECT_EQ(c.username, "1700003600:inv-42");
   EXPECT_EQ(c.ttlSeconds, 3600u);
   // base64(HMAC-SHA1(secret, username)) is 28 characters ending in '='.
@@ -89,16 +89,16 @@ TEST_F(TurnRfc5769Test, SampleRequestsThroughTheServer) {
     EXPECT_EQ(r->xorMappedAddress(), udp_.remote.toStun());
     EXPECT_LE(last_.size(), 1.6 * req.size()) << name;
     const bool hasFingerprint = std::string(name) == "2.1";
-    EXPECT_EQ(stun::checkFingerprint(*r), hasFingerprint ? stun::IntegrityResult::kOk
-                                                         : stun::IntegrityResult::kAbsent);
+    EXPECT_EQ(stun::checkFingerprint(*r),
+              hasFingerprint ? stun::IntegrityResult::kOk : stun::IntegrityResult::kAbsent);
   }
   auto corrupt = vectors.at("2.1");
   corrupt.back() ^= 1;  // FINGERPRINT no longer matches: not STUN, no answer
   EXPECT_FALSE(send(corrupt));
   // The 2.4 long-term key (SASLprep'd password) verifies the vector's MESSAGE-INTEGRITY.
   const auto m = stun::StunMessage::parse(vectors.at("2.4"));
-  const auto key = stun::longTermKeyMd5(*m->username(), *m->realm(),
-                                        "The\xC2\xADM\xC2\xAAtr\xE2\x85\xA8");
+  const auto key =
+      stun::longTermKeyMd5(*m->username(), *m->realm(), "The\xC2\xADM\xC2\xAAtr\xE2\x85\xA8");
   EXPECT_EQ(stun::checkMessageIntegrity(*m, *key), stun::IntegrityResult::kOk);
 }
 

@@ -1,8 +1,7 @@
 // PeerPolicy: CIDR parsing, the always-refused ranges, IPv4-in-IPv6 normalisation, allow/deny.
-#include "net/turn/peer_policy.h"
-
 #include <gtest/gtest.h>
 
+#include "net/turn/peer_policy.h"
 #include "tests/support/turn_refused_peers.h"
 
 namespace medrelay::net::turn {
@@ -35,8 +34,7 @@ TEST(PeerPolicyTest, NormalizesEveryIpv4InIpv6Form) {
     EXPECT_EQ(n.ip, lo.ip) << form;
     EXPECT_EQ(n.port, 3478) << form;
   }
-  EXPECT_EQ(PeerPolicy::normalize(addr("2001:4860::1")).family,
-            stun::StunAddress::Family::kIPv6);
+  EXPECT_EQ(PeerPolicy::normalize(addr("2001:4860::1")).family, stun::StunAddress::Family::kIPv6);
 }
 
 TEST(PeerPolicyTest, DefaultRefusesEverythingButOwnAddresses) {

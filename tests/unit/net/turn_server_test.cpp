@@ -12,9 +12,9 @@ namespace {
 
 using namespace stun;
 using testing::FakeRelays;
+using testing::kSecret;
 using testing::TurnServerTest;
 using testing::TurnTestClient;
-using testing::kSecret;
 
 TEST_F(TurnServerTest, BindingNeedsNoAuthAndStaysSmall) {
   make();
@@ -32,8 +32,8 @@ TEST_F(TurnServerTest, AllocateRoundTripAndRetransmission) {
   auto c = client();
   c.fingerprint = true;
   challenge(c, udp_);
-  const auto req = c.request(method::kAllocate,
-                             [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); });
+  const auto req =
+      c.request(method::kAllocate, [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); });
   auto r = send(req);
   ASSERT_TRUE(success(r));
   EXPECT_EQ(checkFingerprint(*r), IntegrityResult::kOk);
@@ -47,8 +47,8 @@ TEST_F(TurnServerTest, AllocateRoundTripAndRetransmission) {
   EXPECT_EQ(r->xorRelayedAddress(), relayed);
   EXPECT_EQ(server_->allocationCount(), 1u);
   // A new Allocate on the same 5-tuple: 437.
-  r = send(c.request(method::kAllocate,
-                     [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }));
+  r = send(
+      c.request(method::kAllocate, [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }));
   EXPECT_EQ(code(r), 437);
 }
 
@@ -57,10 +57,12 @@ TEST_F(TurnServerTest, AllocateErrors) {
   auto c = client();
   challenge(c, udp_);
   EXPECT_EQ(code(send(c.request(method::kAllocate, nullptr))), 400);  // no REQUESTED-TRANSPORT
-  EXPECT_EQ(code(send(c.request(method::kAllocate, [](StunBuilder& b) {
-              b.addRequestedTransport(kTransportTcp);  // RFC 6062 refused cleanly
-            }))),
-            442);
+  EXPECT_EQ(
+      code(send(c.request(method::kAllocate,
+                          [](StunBuilder& b) {
+                            b.addRequestedTransport(kTransportTcp);  // RFC 6062 refused cleanly
+                          }))),
+      442);
   relays_.ipv6 = false;
   EXPECT_EQ(code(send(c.request(method::kAllocate,
                                 [](StunBuilder& b) {
@@ -76,9 +78,8 @@ TEST_F(TurnServerTest, AllocateErrors) {
                                 }))),
             508);
   relays_.failOpen = true;
-  EXPECT_EQ(code(send(c.request(method::kAllocate, [](StunBuilder& b) {
-              b.addRequestedTransport(kTransportUdp);
-            }))),
+  EXPECT_EQ(code(send(c.request(method::kAllocate,
+                                [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }))),
             508);
   EXPECT_EQ(server_->allocationCount(), 0u);
   // Connect (RFC 6062) is not offered.
@@ -141,21 +142,19 @@ TEST_F(TurnServerTest, StaleAndForgedNoncesAre438) {
   auto c = client();
   challenge(c, udp_);
   unix_ += 61;
-  auto r = send(c.request(method::kAllocate,
-                          [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }));
+  auto r = send(
+      c.request(method::kAllocate, [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }));
   ASSERT_EQ(code(r), 438);
   ASSERT_TRUE(r->nonce());
   EXPECT_NE(std::string(*r->nonce()), c.nonce);  // a fresh one to retry with
-  c.nonce = "AAAAAAAAAAAAAAAAAAAA";                // forged
-  EXPECT_EQ(code(send(c.request(method::kAllocate, [](StunBuilder& b) {
-              b.addRequestedTransport(kTransportUdp);
-            }))),
+  c.nonce = "AAAAAAAAAAAAAAAAAAAA";              // forged
+  EXPECT_EQ(code(send(c.request(method::kAllocate,
+                                [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }))),
             438);
   // A nonce issued to another IP does not transfer (bound to the client address).
   challenge(c, udpFrom("203.0.113.99", 1));
-  EXPECT_EQ(code(send(c.request(method::kAllocate, [](StunBuilder& b) {
-              b.addRequestedTransport(kTransportUdp);
-            }))),
+  EXPECT_EQ(code(send(c.request(method::kAllocate,
+                                [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }))),
             438);
 }
 
@@ -175,8 +174,8 @@ TEST_F(TurnServerTest, AttributesAfterIntegrityAreIgnored) {
   make();
   auto c = client();
   challenge(c, udp_);
-  auto req = c.request(method::kAllocate,
-                       [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); });
+  auto req =
+      c.request(method::kAllocate, [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); });
   // Append a LIFETIME after MESSAGE-INTEGRITY: must not be processed (RFC 8489 §14.5).
   const uint8_t lifetime[] = {0x00, 0x0D, 0x00, 0x04, 0x00, 0x00, 0x00, 0x05};
   req.insert(req.end(), lifetime, lifetime + 8);
@@ -191,7 +190,8 @@ TEST_F(TurnServerTest, RefreshLifetimesAndExpiry) {
   make();
   auto c = client("inv1", 10000);
   ASSERT_TRUE(allocate(c, udp_));
-  auto r = send(c.request(method::kRefresh, [](StunBuilder& b) { b.addU32(attr::kLifetime, 99999); }));
+  auto r =
+      send(c.request(method::kRefresh, [](StunBuilder& b) { b.addU32(attr::kLifetime, 99999); }));
   ASSERT_TRUE(success(r));
   EXPECT_EQ(r->lifetime(), 3600u);  // clamped to the maximum
   nowMs_ += 3599 * 1000;
@@ -310,11 +310,14 @@ TEST_F(TurnServerTest, ChannelBindConflictsAndExpiry) {
   EXPECT_EQ(channelBind(c, 0x4000, other, udp_), 400);  // number bound to another peer
   EXPECT_EQ(channelBind(c, 0x4001, peer_, udp_), 400);  // peer bound to another number
   EXPECT_EQ(channelBind(c, 0x3FFF, other, udp_), 400);  // out of range
+  // RFC 5766 clients (coturn) still use 0x5000-0x7FFF: accepted; 0x8000 is not a channel.
+  EXPECT_EQ(channelBind(c, 0x7FFF, SocketAddress::fromIp("198.51.100.31", 1)->toStun(), udp_), 200);
+  EXPECT_EQ(channelBind(c, 0x8000, SocketAddress::fromIp("198.51.100.32", 1)->toStun(), udp_), 400);
   // Channels last 10 min, permissions 5 min (RFC 8656 §9, §12).
   nowMs_ += 301 * 1000;
   server_->sweep();
   EXPECT_EQ(metrics_.permissions_active.value(), 0);
-  EXPECT_EQ(metrics_.channels_active.value(), 1);
+  EXPECT_EQ(metrics_.channels_active.value(), 2);
   const uint8_t cd[] = {0x40, 0x00, 0x00, 0x01, 0xAA};
   server_->onClientPacket(udp_, cd, sizeof(cd));
   EXPECT_TRUE(relays_.sent.empty());  // the permission lapsed
@@ -333,7 +336,8 @@ TEST_F(TurnServerTest, TcpChannelDataIsPadded) {
   ASSERT_TRUE(relayed);
   ASSERT_EQ(channelBind(c, 0x4005, peer_, tcp), 200);
   sink_.packets.clear();
-  relays_.deliver(SocketAddress::fromStun(*relayed), SocketAddress::fromStun(peer_), {1, 2, 3, 4, 5});
+  relays_.deliver(SocketAddress::fromStun(*relayed), SocketAddress::fromStun(peer_),
+                  {1, 2, 3, 4, 5});
   ASSERT_EQ(sink_.packets.size(), 1u);
   EXPECT_EQ(sink_.packets[0].bytes.size(), 12u);  // 4 + 5 padded to 8 (RFC 8656 §12.5)
   EXPECT_EQ(sink_.packets[0].to.connectionId, 7u);
@@ -486,8 +490,8 @@ TEST_F(TurnServerTest, MalformedInputIsCountedNotAnswered) {
 }
 
 struct RecordingLocalPeer : LocalPeer {
-  void onRelayedDatagram(const SocketAddress& relayed, const SocketAddress& to,
-                         const uint8_t* data, size_t len) override {
+  void onRelayedDatagram(const SocketAddress& relayed, const SocketAddress& to, const uint8_t* data,
+                         size_t len) override {
     got.push_back({relayed, to, std::vector<uint8_t>(data, data + len)});
   }
   std::vector<FakeRelays::Sent> got;
