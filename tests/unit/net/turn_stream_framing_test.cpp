@@ -19,7 +19,9 @@ TEST(TurnStreamFramingTest, NextFrameSize) {
   EXPECT_EQ(L::nextFrameSize(std::vector<uint8_t>{0x7F, 0xFF, 0x00, 4}), 8u);
   EXPECT_EQ(L::nextFrameSize(std::vector<uint8_t>{0x40, 0x00}), 0u);
   EXPECT_FALSE(L::nextFrameSize(std::vector<uint8_t>{0x80, 0x00, 0x00, 0x00}));  // not TURN
-  EXPECT_FALSE(L::nextFrameSize(std::vector<uint8_t>{0x16, 0x03, 0x01, 0x00}));  // TLS record
+  std::vector<uint8_t> tlsRecord(20, 0x01);  // a TLS ClientHello sent to the plain port
+  tlsRecord[0] = 0x16;
+  EXPECT_FALSE(L::nextFrameSize(tlsRecord));  // no magic cookie: not STUN
 }
 
 TEST(TurnStreamFramingTest, ChannelFrames) {
