@@ -2,6 +2,7 @@
 
 #include "server/control_component.h"
 #include "server/http_component.h"
+#include "server/turn_component.h"
 
 namespace medrelay::server {
 
@@ -14,6 +15,7 @@ Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
   if (router != nullptr) *router = &http->router();
   app.addComponent(std::move(control));
   app.addComponent(std::move(http));
+  if (app.config().turn.enabled) app.addComponent(std::make_unique<TurnComponent>(app));
   return {};
 }
 

@@ -49,6 +49,7 @@ struct Config {
     std::vector<std::string> secrets;  // empty: generated into <data_dir>/turn-secret
     std::vector<std::string> allow_peers;
     std::vector<std::string> deny_peers;
+    std::vector<std::string> relay_ips;  // one IPv4 and/or one IPv6; empty: media.listen_ip
     bool operator==(const Turn&) const = default;
   } turn;
 

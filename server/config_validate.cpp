@@ -180,6 +180,19 @@ void validateConfig(const Config& c,
   for (const auto& p : c.turn.deny_peers) {
     if (auto e = checkCidr(p); !e.empty()) report("turn.deny_peers", e);
   }
+  {
+    int v4 = 0;
+    int v6 = 0;
+    for (const auto& ip : c.turn.relay_ips) {
+      const auto f = ipFamily(ip);
+      if (f == Family::kNone || isUnspecified(ip)) {
+        report("turn.relay_ips", "'" + ip + "' is not a specific IP address");
+      }
+      v4 += f == Family::kV4;
+      v6 += f == Family::kV6;
+    }
+    if (v4 > 1 || v6 > 1) report("turn.relay_ips", "at most one IPv4 and one IPv6 address");
+  }
   // Two TCP listeners on one address cannot both bind.
   if (!c.http.listen.empty() && c.turn.enabled) {
     for (const char* key : {"turn.tcp_listen", "turn.tls_listen"}) {

@@ -32,7 +32,8 @@ class ServerProcessTest : public ::testing::Test {
   std::vector<std::string> startArgs(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {
         "--set", "storage.data_dir=" + data(), "--set", "media.workers=2",
-        "--set", "http.listen=127.0.0.1:0",    "--set", "shutdown.grace_ms=3000"};
+        "--set", "http.listen=127.0.0.1:0",    "--set", "shutdown.grace_ms=3000",
+        "--set", "turn.udp_listen=127.0.0.1:0"};  // TURN is on by default: no fixed port
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }

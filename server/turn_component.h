@@ -1,0 +1,83 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/metrics/turn_metrics.h"
+#include "net/dispatcher.h"
+#include "net/tls/tls_context.h"
+#include "net/turn/turn_credentials.h"
+#include "net/turn/turn_server.h"
+#include "net/turn/turn_stream_listener.h"
+#include "server/app.h"
+
+namespace medrelay::net {
+class UdpSocket;
+}
+namespace medrelay::net::turn {
+class UdpRelaySocketFactory;
+}  // namespace medrelay::net::turn
+
+namespace medrelay::server {
+
+// The built-in TURN relay as an App component: its own loop thread ("turn") running the
+// TurnServer behind a UDP listener (batched), a TCP listener and a TLS listener (turn.*
+// settings; TLS uses http.tls_cert/tls_key and reloads on SIGHUP). Relayed addresses are bound
+// to turn.relay_ips (default media.listen_ip); the media workers' UDP addresses are the own
+// addresses the default policy allows.
+class TurnComponent : public App::Component {
+ public:
+  TurnComponent(App& app, net::turn::InviteLiveness* liveness = nullptr);
+  ~TurnComponent() override;
+
+  std::string name() const override { return "turn"; }
+  Result<void> start() override;
+  void drain(std::chrono::milliseconds grace, std::function<void()> done) override;
+  void stop() override;
+  Result<void> reload() override;
+
+  // Thread-safe (posted to the TURN thread): tears down the invite's allocations at once.
+  void revokeInvite(std::string inviteId);
+  // Thread-safe: credentials for an invite until expiresAtUnix, with this server's URIs.
+  net::turn::TurnCredentials mintCredentials(std::string_view inviteId,
+                                             int64_t expiresAtUnix) const;
+  // "turn:127.0.0.1:3478?transport=udp", "turn:…?transport=tcp", "turns:…?transport=tcp".
+  std::vector<std::string> uris() const;
+
+  // Bound ports once started (0 when that listener is off).
+  uint16_t udpPort() const { return udpPort_; }
+  uint16_t tcpPort() const { return tcpPort_; }
+  uint16_t tlsPort() const { return tlsPort_; }
+  net::Dispatcher& dispatcher();
+  // On the TURN thread only (tests: through dispatcherThread().runSync()).
+  net::turn::TurnServer* server() { return server_.get(); }
+  net::DispatcherThread& thread() { return *thread_; }
+  const metrics::TurnWorkerMetrics& metrics() const { return metrics_; }
+
+ private:
+  class Sink;
+  Result<void> startOnThread();
+
+  App& app_;
+  net::turn::InviteLiveness* liveness_;
+  std::unique_ptr<net::DispatcherThread> thread_;
+  std::shared_ptr<net::TlsContext> tls_;
+  metrics::TurnWorkerMetrics metrics_;
+  std::unique_ptr<Sink> sink_;
+  std::unique_ptr<net::turn::UdpRelaySocketFactory> relays_;
+  std::unique_ptr<net::turn::TurnServer> server_;
+  std::unique_ptr<net::UdpSocket> udp_;
+  std::unique_ptr<net::turn::TurnStreamListener> tcp_;
+  std::unique_ptr<net::turn::TurnStreamListener> tls_listener_;
+  std::unique_ptr<net::turn::TurnStreamListener::Callbacks> tcpCallbacks_;
+  std::unique_ptr<net::turn::TurnStreamListener::Callbacks> tlsCallbacks_;
+  std::vector<std::string> secrets_;
+  std::string advertisedHost_;
+  uint16_t udpPort_ = 0;
+  uint16_t tcpPort_ = 0;
+  uint16_t tlsPort_ = 0;
+};
+
+}  // namespace medrelay::server
