@@ -68,8 +68,9 @@ struct Consumer {
   sdp::HeaderExtensionIds ext;
   std::array<uint8_t, 256> extMap{};  // producer's extension id → ours (0 erases)
   Producer* producer = nullptr;
-  bool allowed = false;  // control::canReceive (waiting room)
-  bool started = false;  // a packet was forwarded since the last (re)bind
+  bool allowed = false;         // control::canReceive (waiting room)
+  bool started = false;         // a packet was forwarded since the last (re)bind
+  bool waitingKeyframe = true;  // video: no keyframe forwarded since the last (re)bind
   RtpSeqTsRewriter rewriter;
   uint16_t rtxSequence = 0;
   std::unique_ptr<RtxBuffer> rtx;  // video only

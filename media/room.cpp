@@ -5,6 +5,7 @@
 
 #include "control/policy.h"
 #include "media/rtp/rtcp_packet.h"
+#include "media/rtp/rtp_codecs.h"
 #include "media/rtp/rtp_packet.h"
 
 namespace medrelay::media {
@@ -97,6 +98,7 @@ void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
         consumer.extMap[producer->ext.audioLevel] = consumer.ext.audioLevel;
       }
     }
+    consumer.waitingKeyframe = true;
     if (consumer.started) {
       // Continuity across a producer's restart (RtpSeqTsRewriter::switchSource): leave a gap of
       // the elapsed time on the consumer's clock.
@@ -107,6 +109,7 @@ void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
     }
   }
   const bool becameAllowed = allowed && !consumer.allowed;
+  if (becameAllowed) consumer.waitingKeyframe = true;
   consumer.allowed = allowed;
   if (producer && allowed && (becameAllowed || !consumer.started) &&
       consumer.kind == sdp::MediaKind::kVideo && subscriber.transport().connected()) {
@@ -215,6 +218,19 @@ void Room::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t 
       ctx_.metrics.dropped[DropReason::kMalformed].inc();
       return;
     }
+  }
+  if (c.waitingKeyframe && c.kind == sdp::MediaKind::kVideo) {
+    const auto payload = packet->payload();
+    bool key = false;
+    if (c.codec == sdp::Codec::kVp8) {
+      auto d = parseVp8Descriptor(payload);
+      key = d && d->keyframe;
+    } else if (c.codec == sdp::Codec::kH264) {
+      key = h264IsKeyframe(payload);
+    } else {
+      key = true;  // no cheap keyframe test for this codec
+    }
+    if (key) c.waitingKeyframe = false;
   }
   if (c.rtx) c.rtx->store(out->sequence, {buf, len}, ctx_.nowMs());
   c.started = true;
@@ -357,6 +373,16 @@ void Room::retransmit(Consumer& c, uint16_t seq) {
 
 void Room::tick() {
   const uint64_t now = ctx_.nowMs();
+  // A video consumer that has not seen a keyframe yet asks again (the first PLI may have gone
+  // to an encoder that had not started).
+  for (ParticipantSession* s : sessions_) {
+    if (s->publishes() || !s->transport().connected()) continue;
+    for (auto& c : s->consumers()) {
+      if (c->waitingKeyframe && c->allowed && c->producer && c->kind == sdp::MediaKind::kVideo) {
+        requestKeyframe(*c->producer, false);
+      }
+    }
+  }
   for (ParticipantSession* s : sessions_) {
     if (!s->publishes() || !s->transport().connected()) continue;
     std::array<rtcp::ReportBlock, 4> blocks{};
