@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +34,21 @@ class MediaComponent final : public server::App::Component, public control::Sess
   // Where each worker's packet counters go (default: owned here). Before start().
   void setMetricsProvider(std::function<metrics::MediaWorkerMetrics*(size_t worker)> provider) {
     metricsProvider_ = std::move(provider);
+  }
+
+  // TURN for participants behind firewalls: mints REST credentials for an invite valid until
+  // `expiresAtUnix` and returns them as RFC 9725 §4.6 Link header value ("" when TURN is off).
+  // Must be thread-safe. Before start().
+  struct IceServers {
+    std::vector<std::string> urls;
+    std::string username;
+    std::string credential;
+    std::string linkHeader;
+  };
+  void setIceServerMinter(
+      std::function<std::optional<IceServers>(const std::string& inviteId, int64_t expiresAtUnix)>
+          minter) {
+    iceServerMinter_ = std::move(minter);
   }
 
   std::string name() const override { return "media"; }
@@ -70,6 +86,7 @@ class MediaComponent final : public server::App::Component, public control::Sess
   };
 
   void registerRoutes(net::http::Router& http);
+  void handleIceServers(net::http::Request& request, net::http::Responder responder);
   void handleJoin(net::http::Request& request, net::http::Responder responder, bool publish);
   void handlePatch(net::http::Request& request, net::http::Responder responder);
   void handleDelete(net::http::Request& request, net::http::Responder responder);
@@ -82,6 +99,7 @@ class MediaComponent final : public server::App::Component, public control::Sess
   server::App& app_;
   control::ConsultationService* service_ = nullptr;
   std::function<metrics::MediaWorkerMetrics*(size_t)> metricsProvider_;
+  std::function<std::optional<IceServers>(const std::string&, int64_t)> iceServerMinter_;
   std::shared_ptr<const DtlsCertificate> certificate_;
   std::vector<Worker> workers_;
   std::map<std::string, SessionRecord> sessions_;  // control thread only

@@ -89,6 +89,28 @@ void MediaComponent::registerRoutes(net::http::Router& http) {
            [this](Request& r, Responder res) { handlePatch(r, std::move(res)); });
   http.add("DELETE", "/v1/rooms/{id}/sessions/{session}",
            [this](Request& r, Responder res) { handleDelete(r, std::move(res)); });
+  http.add("GET", "/v1/rooms/{id}/ice-servers",
+           [this](Request& r, Responder res) { handleIceServers(r, std::move(res)); });
+}
+
+// TURN credentials for the holder of an invite, valid until the room's window closes (the same
+// ones the WHIP/WHEP answers carry in Link headers), for clients that gather before they offer.
+void MediaComponent::handleIceServers(Request& request, Responder responder) {
+  if (!service_) return responder.send(Response::error(503, "unavailable", "not ready"));
+  auto token = bearerToken(request);
+  if (!token) return responder.send(unauthorized());
+  auto info =
+      service_->participantInfo(*token, std::string(request.param("id")), request.remoteAddress);
+  if (!info.ok()) return responder.send(policyError(info.error()));
+  nlohmann::json servers = nlohmann::json::array();
+  const int64_t expires = info->closes_at_us / 1000000;
+  if (iceServerMinter_) {
+    if (auto ice = iceServerMinter_(info->invite_id, expires)) {
+      servers.push_back(
+          {{"urls", ice->urls}, {"username", ice->username}, {"credential", ice->credential}});
+    }
+  }
+  responder.send(Response::json(200, {{"ice_servers", servers}, {"expires_at_unix", expires}}));
 }
 
 void MediaComponent::handleJoin(Request& request, Responder responder, bool publish) {
@@ -175,16 +197,22 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     spec.negotiated = neg;
     auto room = service_->getRoom(roomId);
     const bool admitted = room.ok() && room->room.admitted();
+    std::string links;
+    if (iceServerMinter_ && room.ok()) {
+      if (auto ice = iceServerMinter_(grant->invite_id, room->room.closes_at_us / 1000000)) {
+        links = ice->linkHeader;
+      }
+    }
     watchRoom(roomId);
 
     SessionRecord record{roomId, w, digest, newEtag(), neg.remoteIceUfrag, neg.remoteIcePwd};
     auto shared = std::make_shared<SessionSpec>(std::move(spec));
-    app_.workers().postTo(w, [this, alive, w, shared, admitted, responder, record,
+    app_.workers().postTo(w, [this, alive, w, shared, admitted, responder, record, links,
                               grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
       Result<void> created = makeError("stopped", "worker stopped");
       if (workers_[w].router) created = workers_[w].router->createSession(*shared, admitted);
       app_.control().post([this, alive, w, responder, record, grant = std::move(grant), sdpText,
-                           created]() mutable {
+                           links, created]() mutable {
         if (alive.expired()) return;
         if (!created.ok()) {
           MR_LOG_WARN(log::get("ice"), "media: session setup failed: {}", created.error().message);
@@ -193,8 +221,8 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
         }
         const std::string id = grant.session_id;
         sessions_[id] = record;
-        service_->sessionStarted(grant, [this, alive, w, id, responder, record,
-                                         sdpText](Result<control::Session> s) mutable {
+        service_->sessionStarted(grant, [this, alive, w, id, responder, record, sdpText,
+                                         links](Result<control::Session> s) mutable {
           if (alive.expired()) return;
           if (!s.ok()) {
             sessions_.erase(id);
@@ -206,6 +234,7 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
           Response r = Response::text(201, sdpText, "application/sdp");
           r.headers.set("Location", "/v1/rooms/" + record.roomId + "/sessions/" + id);
           r.headers.set("ETag", record.etag);
+          if (!links.empty()) r.headers.set("Link", links);
           responder.send(std::move(r));
         });
       });

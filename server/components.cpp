@@ -26,6 +26,14 @@ class ComponentLinks : public App::Component {
         [&metrics](size_t worker) { return &metrics.addWorker(std::to_string(worker)).media; });
     media_.setConsultationService(&control_.service());
     if (turn_ != nullptr) {
+      media_.setIceServerMinter(
+          [turn = turn_](const std::string& invite,
+                         int64_t expires) -> std::optional<media::MediaComponent::IceServers> {
+            auto creds = turn->mintCredentials(invite, expires);
+            if (creds.uris.empty()) return std::nullopt;
+            return media::MediaComponent::IceServers{creds.uris, creds.username, creds.password,
+                                                     net::turn::formatIceServerLinks(creds)};
+          });
       control_.service().setInviteRevokedHook(
           [turn = turn_](const std::string& invite_id) { turn->revokeInvite(invite_id); });
     }

@@ -338,6 +338,13 @@ void TurnServer::onClientClosed(const ClientTuple& from) {
 }
 
 size_t TurnServer::revokeInvite(std::string_view inviteId) {
+  const int64_t now = unixNow();
+  if (revoked_.size() >= kMaxRevoked) {
+    std::erase_if(revoked_,
+                  [now](const auto& e) { return now - e.second > kRevokedRetentionSeconds; });
+    if (revoked_.size() >= kMaxRevoked) revoked_.erase(revoked_.begin());
+  }
+  revoked_[std::string(inviteId)] = now;
   std::vector<ClientTuple> doomed;
   for (const auto& [key, a] : allocations_) {
     if (a->inviteId == inviteId) doomed.push_back(key);

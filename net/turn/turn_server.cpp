@@ -234,6 +234,9 @@ bool TurnServer::authenticate(Request& r) {
   if (liveness_ != nullptr && !liveness_->isLive(rest->inviteId)) {
     return fail(TurnAuthFailure::kExpired);
   }
+  if (!revoked_.empty() && revoked_.count(std::string(rest->inviteId)) != 0) {
+    return fail(TurnAuthFailure::kExpired);
+  }
   for (const auto& secret : options_.secrets) {
     const auto key = longTermKeyMd5(*user, *realm, restPassword(secret, *user));
     if (key && checkMessageIntegrity(m, *key) == IntegrityResult::kOk) {

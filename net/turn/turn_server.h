@@ -162,6 +162,12 @@ class TurnServer {
   ClientSink& sink_;
   metrics::TurnWorkerMetrics& metrics_;
   InviteLiveness* liveness_;
+  // Invites revoked while this server ran (id → unix time of the revocation): their credentials
+  // are refused from then on, even before they expire. Bounded: entries older than
+  // kRevokedRetentionSeconds go, and at most kMaxRevoked are kept.
+  std::unordered_map<std::string, int64_t> revoked_;
+  static constexpr int64_t kRevokedRetentionSeconds = 7 * 24 * 3600;
+  static constexpr size_t kMaxRevoked = 100000;
   NonceCodec nonces_;
   std::unique_ptr<Timer> sweepTimer_;
   std::unordered_map<ClientTuple, std::unique_ptr<Allocation>, ClientTupleHash> allocations_;

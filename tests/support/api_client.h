@@ -27,7 +27,8 @@ struct ApiResponse {
     return j.is_discarded() ? nlohmann::json() : j;
   }
   std::string code() const { return json().value("code", std::string()); }
-  std::string header(const std::string& name) const {
+  std::string header(std::string name) const {  // any case
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;
   }

@@ -89,6 +89,18 @@ class ServerProcess {
   std::optional<int> status_;
 };
 
+// Settings that let several servers run side by side in parallel tests: every listener on an
+// ephemeral loopback port, one media worker, a private data dir.
+inline std::vector<std::string> isolatedServerArgs(const std::string& data_dir) {
+  return {"--set", "storage.data_dir=" + data_dir,
+          "--set", "http.listen=127.0.0.1:0",
+          "--set", "media.udp_port=0",
+          "--set", "media.tcp_port=0",
+          "--set", "media.workers=1",
+          "--set", "turn.udp_listen=127.0.0.1:0",
+          "--set", "shutdown.grace_ms=3000"};
+}
+
 // The port the HTTP listener bound (from the "listening on" log line), 0 if not seen in time.
 inline uint16_t waitForHttpPort(ServerProcess& p, milliseconds timeout = milliseconds(10000)) {
   if (!p.waitForOutput("listening on ", timeout)) return 0;

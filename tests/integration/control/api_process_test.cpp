@@ -52,6 +52,7 @@ class ApiProcessTest : public ::testing::Test {
         dir_,
         std::vector<std::string>{"--set", "storage.data_dir=" + data(), "--set",
                                  "http.listen=127.0.0.1:0", "--set", "media.workers=1", "--set",
+                                 "media.udp_port=0", "--set", "media.tcp_port=0", "--set",
                                  "turn.enabled=false", "--set", "shutdown.grace_ms=3000"});
     port_ = waitForHttpPort(*server_);
     ASSERT_NE(port_, 0) << server_->output();

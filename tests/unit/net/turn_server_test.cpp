@@ -425,6 +425,22 @@ TEST_F(TurnServerTest, RevokedInviteTearsDownAndIs401) {
             401);
 }
 
+TEST_F(TurnServerTest, RevokedInviteIsRefusedWithoutALivenessOracle) {
+  // The process wires no InviteLiveness: revocation alone must keep the invite's credentials out.
+  make();
+  auto a = client("invA");
+  auto b = client("invB");
+  ASSERT_TRUE(allocate(a, udpFrom("203.0.113.1", 1)));
+  EXPECT_EQ(server_->revokeInvite("invA"), 1u);
+  challenge(a, udpFrom("203.0.113.1", 9));
+  EXPECT_EQ(code(send(a.request(method::kAllocate,
+                                [](StunBuilder& s) { s.addRequestedTransport(kTransportUdp); }),
+                      udpFrom("203.0.113.1", 9))),
+            401);
+  // Other invites are untouched.
+  EXPECT_TRUE(allocate(b, udpFrom("203.0.113.1", 3)));
+}
+
 TEST_F(TurnServerTest, UnauthenticatedAnswersRespectAmplificationRatio) {
   make();
   auto c = client();
