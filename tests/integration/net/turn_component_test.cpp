@@ -115,7 +115,9 @@ TEST(TurnComponentTest, MintedCredentialsRelayAndRevokeTearsDown) {
   m = StunMessage::parse(refreshed);
   ASSERT_TRUE(m);
   ASSERT_EQ(m->messageClass(), MessageClass::kErrorResponse);
-  EXPECT_EQ(m->errorCode()->code, 437);
+  // The allocation is gone and the invite's credentials are refused from now on (RFC 8656 §7.3
+  // checks the credentials before the allocation).
+  EXPECT_EQ(m->errorCode()->code, 401);
   peer.sendTo(relayed, {'x'});
   EXPECT_TRUE(client.recv(300).empty());
   turn.stop();
