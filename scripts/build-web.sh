@@ -11,8 +11,11 @@ cd "$(dirname "$0")/../web"
 lock_stamp=node_modules/.medrelay-lock.sha256
 want="$(sha256sum package.json package-lock.json | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$want" ]; then
-  echo "build-web: npm ci in web" >&2
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "build-web: npm install in web (exact versions from package-lock.json)" >&2
+  # `npm install` rather than `npm ci`: the registry here serves only this platform's rollup
+  # binary, so the lock lists no other platforms' optional packages and `npm ci` refuses it.
+  # The versions are pinned exactly in package.json and the lock either way.
+  npm install --no-audit --no-fund --no-save --loglevel=error >/dev/null
   echo "$want" > "$lock_stamp"
 fi
 src="$(find index.html vite.config.js package-lock.json src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
