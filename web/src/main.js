@@ -121,7 +121,7 @@ async function startMedia() {
 }
 
 function mediaFailed(e) {
-  if (e instanceof HttpError && e.body?.code) {
+  if (e instanceof HttpError && e.body?.code && e.status === 403) {
     dispatch({ type: 'refused', error: e.body });
   } else {
     $('media-status').textContent = `Media connection failed: ${e.message}`;
