@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
+scripts/build-web.sh
 cmake --preset release -DMEDRELAY_BUILD_TESTS=OFF -DMEDRELAY_BUILD_BENCH=OFF >/dev/null
 cmake --build --preset release --target medrelay
 exec build/release/medrelay "$@"

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 preset="${1:-debug}"
 scripts/install-deps.sh build test
 scripts/install-node-deps.sh
+scripts/build-web.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 ctest --preset "$preset" -j "$(nproc)" --timeout 600

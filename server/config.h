@@ -53,6 +53,11 @@ struct Config {
     bool operator==(const Turn&) const = default;
   } turn;
 
+  struct Web {
+    std::string root;  // the built web client served at /app/; empty: found next to the binary
+    bool operator==(const Web&) const = default;
+  } web;
+
   struct Storage {
     std::string data_dir = "./medrelay-data";
     bool operator==(const Storage&) const = default;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/logging.h"
+#include "server/static_files.h"
 
 namespace medrelay::server {
 
@@ -69,6 +70,11 @@ void HttpComponent::addOpsRoutes() {
   });
 }
 
+std::string HttpComponent::webRoot() const {
+  const auto& root = app_.config().web.root;
+  return root.empty() ? defaultWebRoot() : root;
+}
+
 Result<void> HttpComponent::start() {
   const auto& cfg = app_.config().http;
   net::http::HttpServerOptions opts;
@@ -87,8 +93,22 @@ Result<void> HttpComponent::start() {
   opts.timeouts.idle = std::chrono::milliseconds(cfg.idle_timeout_ms);
   opts.maxConnections = cfg.max_connections;
   opts.onRequestDone = observer_;
-  server_ =
-      std::make_unique<net::http::HttpServer>(app_.control(), std::move(opts), router_->handler());
+  // The web client at /app/ (static files), everything else through the router.
+  const std::string root = webRoot();
+  static_files_ = std::make_unique<StaticFiles>(root, "/app");
+  if (static_files_->root().empty()) {
+    MR_LOG_WARN(log::get("http"), "web client not found ({}): /app/ answers 404",
+                root.empty() ? "run scripts/build-web.sh or set web.root" : root);
+  }
+  net::http::Handler handler = [this](net::http::Request& req, net::http::Responder res) {
+    if (static_files_->handles(req.path)) {
+      req.routeName = "/app/";
+      res.send(static_files_->serve(req));
+      return;
+    }
+    router_->handle(req, std::move(res));
+  };
+  server_ = std::make_unique<net::http::HttpServer>(app_.control(), std::move(opts), handler);
   return server_->listen();
 }
 

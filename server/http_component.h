@@ -9,6 +9,7 @@
 #include "net/http/router.h"
 #include "net/tls/tls_context.h"
 #include "server/app.h"
+#include "server/static_files.h"
 
 namespace medrelay::server {
 
@@ -39,11 +40,13 @@ class HttpComponent : public App::Component {
   Result<void> reload() override;
 
  private:
+  std::string webRoot() const;
   void addOpsRoutes();
 
   App& app_;
   std::unique_ptr<net::http::Router> router_;
   std::shared_ptr<net::TlsContext> tls_;
+  std::unique_ptr<StaticFiles> static_files_;  // before server_: its handler uses it
   std::unique_ptr<net::http::HttpServer> server_;
   net::http::RequestObserver observer_;
   std::vector<std::pair<std::string, ReadinessCheck>> readiness_;

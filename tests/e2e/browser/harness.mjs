@@ -1,0 +1,116 @@
+// Shared helpers for the browser e2e tests: the real medrelay binary on ephemeral ports with a
+// temporary data dir, REST calls with its generated API key, and Debian's Chromium through
+// playwright-core (fake media devices, loopback ICE candidates).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const kChromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+];
+
+export async function startRelay(binary, webRoot, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'medrelay-web-e2e-'));
+  const args = ['--set', `storage.data_dir=${dir}/data`, '--set', 'http.listen=127.0.0.1:0',
+    '--set', 'media.udp_port=0', '--set', 'media.tcp_port=0', '--set', 'media.workers=1',
+    '--set', 'turn.udp_listen=127.0.0.1:0', '--set', `web.root=${webRoot}`, ...extra];
+  const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`medrelay did not start:\n${output}`)), 15000);
+    const onData = (d) => {
+      output += d;
+      const m = /listening on 127\.0\.0\.1 port (\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`medrelay exited ${code}:\n${output}`)));
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const key = readFileSync(join(dir, 'data', 'api-key'), 'utf8').trim();
+  const relay = {
+    base, key, dir, proc, output: () => output,
+    async api(method, path, body, token = key) {
+      const resp = await fetch(base + path, {
+        method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await resp.text();
+      return { status: resp.status, body: text ? JSON.parse(text) : null, headers: resp.headers };
+    },
+    async createRoom(over = {}) {
+      const r = await relay.api('POST', '/v1/rooms', {
+        mode: 'd2p', scheduled_start: 'now', institution_id: 'example-clinic',
+        institution_contact: '03-0000-0000', doctor_display_name: 'Dr. Example', ...over });
+      if (r.status !== 201) throw new Error(`create room: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.id;
+    },
+    async invite(room, role, extra = {}) {
+      const r = await relay.api('POST', `/v1/rooms/${room}/invites`, { role, subject: `${role}-1`, ...extra });
+      if (r.status !== 201) throw new Error(`invite ${role}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    link(room, token, query = '') {
+      return `${base}/app/${query}#room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.on('exit', r); });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return relay;
+}
+
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'medrelay-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true, args: kChromiumArgs, viewport: { width: 1100, height: 760 },
+    permissions: ['camera', 'microphone'],
+  });
+  return { context, async close() { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
+}
+
+export function artifactsDir(dir) {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export async function waitFor(fn, ms, what) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let failures = 0;
+export async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures += 1;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+export function done() {
+  if (failures > 0) {
+    console.log(`${failures} failed`);
+    process.exit(1);
+  }
+  console.log('all passed');
+}

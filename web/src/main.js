@@ -1,0 +1,336 @@
+// The consultation page: info, waiting room, admission, publish/subscribe, events, reconnects.
+import { parseJoinLink } from './link.js';
+import { readEvents } from './sse.js';
+import { initialState, reduce, refusalMessage, kRoleLabels } from './state.js';
+import { MediaSession, HttpError } from './media.js';
+
+const $ = (id) => document.getElementById(id);
+const kModes = { d2p: 'Doctor and patient', d2p_with_n: 'Doctor and patient, with a nurse',
+                 d2p_with_d: 'Doctor and patient, with a second doctor' };
+const kOthers = { d2p: ['doctor', 'patient'], d2p_with_n: ['doctor', 'patient', 'nurse'],
+                  d2p_with_d: ['doctor', 'patient', 'attending_doctor'] };
+
+const link = parseJoinLink(location.hash);
+const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+let state = initialState();
+let localStream = null;
+let publisher = null;
+const subscriptions = new Map();  // role -> { session, tile }
+const events = new AbortController();
+let mediaStarted = false;
+
+function dispatch(action) {
+  const before = state;
+  state = reduce(state, action);
+  render(before);
+}
+
+function fmtTime(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function show(id) {
+  for (const s of document.querySelectorAll('.screen')) s.hidden = s.id !== id;
+}
+
+function render(before) {
+  const info = state.info;
+  if (info) {
+    $('info-doctor').textContent = info.doctor_display_name || '—';
+    $('info-institution').textContent = info.institution_id || '—';
+    $('info-contact').textContent = info.institution_contact || '—';
+    $('info-mode').textContent = kModes[info.mode] || info.mode;
+    $('info-window').textContent = `${fmtTime(info.scheduled_start)} (open ${fmtTime(info.opens_at)} – ${fmtTime(info.closes_at)})`;
+    $('info-role').textContent = kRoleLabels[info.role] || info.role;
+    $('local-role').textContent = kRoleLabels[info.role] || info.role;
+  }
+  document.body.dataset.phase = state.phase;
+  if (state.phase === 'loading') show('screen-loading');
+  if (state.phase === 'refused') {
+    show('screen-refused');
+    const r = state.refusal || {};
+    $('refused-title').textContent = r.code === 'not_yet_open' ? 'Not open yet' : 'You cannot join';
+    $('refused-message').textContent = refusalMessage(r.code);
+    $('refused-message-ja').textContent = r.message_ja || '';
+    $('refused-when').textContent = r.opens_at ? `Opens at ${fmtTime(r.opens_at)}.` : '';
+    document.body.dataset.refusal = r.code || 'unknown';
+  }
+  if (state.phase === 'ended') {
+    show('screen-ended');
+    $('ended-title').textContent = state.endReason === 'left' ? 'You left the consultation'
+      : state.endReason === 'room_cancelled' ? 'The consultation was cancelled' : 'The consultation has ended';
+    $('ended-message').textContent = state.endReason === 'left'
+      ? 'You can open the link again to rejoin while the consultation is open.' : '';
+  }
+  if (state.phase === 'waiting' || state.phase === 'call') {
+    show('screen-call');
+    $('waiting').hidden = state.phase !== 'waiting';
+    $('admit-bar').hidden = !(state.role === 'doctor' && state.waitingPatient && !state.admitted);
+  }
+  if (state.phase !== before.phase) onPhase(before.phase);
+  renderPeers();
+  renderToasts();
+}
+
+function renderToasts() {
+  const list = $('toasts');
+  list.replaceChildren(...state.toasts.map((t) => {
+    const li = document.createElement('li');
+    li.textContent = t.text;
+    setTimeout(() => dispatch({ type: 'dismissToast', id: t.id }), 6000);
+    return li;
+  }));
+}
+
+function renderPeers() {
+  for (const [role, sub] of subscriptions) {
+    const peer = Object.values(state.peers).find((p) => p.role === role);
+    sub.tile.classList.toggle('lost', Boolean(peer && !peer.connected));
+  }
+}
+
+async function onPhase(previous) {
+  if ((state.phase === 'waiting' || state.phase === 'call') && !mediaStarted) {
+    mediaStarted = true;
+    await startMedia();
+  }
+  if (state.phase === 'call' && previous === 'waiting') subscribeOthers();
+  if (state.phase === 'ended' || state.phase === 'refused') teardown();
+}
+
+async function startMedia() {
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  } catch (e) {
+    $('media-status').textContent = `Camera or microphone unavailable: ${e.message}`;
+    localStream = new MediaStream();
+  }
+  $('local-video').srcObject = localStream;
+  fillDevices();
+  publisher = new MediaSession({
+    url: api('whip'), token: link.token, relayOnly,
+    onState: (s, err) => mediaState('publish', s, err),
+  });
+  try {
+    await publisher.start(localStream);
+  } catch (e) {
+    return mediaFailed(e);
+  }
+  if (state.phase === 'call') subscribeOthers();
+}
+
+function mediaFailed(e) {
+  if (e instanceof HttpError && e.body?.code && e.status === 403) {
+    dispatch({ type: 'refused', error: e.body });
+  } else {
+    $('media-status').textContent = `Media connection failed: ${e.message}`;
+  }
+}
+
+function mediaState(which, s, err) {
+  if (s === 'refused' && err?.body?.code) dispatch({ type: 'refused', error: err.body });
+  if (which === 'publish') {
+    $('media-status').textContent = s === 'connected' || s === 'completed' ? 'Connected.'
+      : s === 'disconnected' || s === 'failed' ? 'Connection lost — reconnecting…'
+      : s === 'checking' ? 'Connecting…' : '';
+  }
+}
+
+function subscribeOthers() {
+  if (state.phase !== 'call' || !publisher) return;
+  for (const role of kOthers[state.info.mode] || []) {
+    if (role !== state.role) subscribe(role);
+  }
+}
+
+async function subscribe(role, force = false) {
+  const existing = subscriptions.get(role);
+  if (existing && !force) return;
+  if (existing) {
+    existing.session.close();
+    existing.tile.remove();
+    subscriptions.delete(role);
+  }
+  const tile = document.createElement('figure');
+  tile.className = 'tile remote';
+  tile.dataset.role = role;
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.setAttribute('aria-label', `${kRoleLabels[role]} video`);
+  const caption = document.createElement('figcaption');
+  caption.textContent = kRoleLabels[role] || role;
+  tile.append(video, caption);
+  const remote = new MediaStream();
+  video.srcObject = remote;
+  const session = new MediaSession({
+    url: api(`whep?role=${encodeURIComponent(role)}`), token: link.token, relayOnly,
+    iceServers: publisher.iceServers,
+    onTrack: (ev) => { remote.addTrack(ev.track); video.play().catch(() => {}); },
+    onState: () => {},
+  });
+  const entry = { session, tile };
+  subscriptions.set(role, entry);
+  try {
+    await session.start(null);
+    $('tiles').append(tile);
+  } catch {
+    // Not published yet: the 'published' event subscribes again.
+    if (subscriptions.get(role) === entry) subscriptions.delete(role);
+    session.closed = true;
+    session.pc?.close();
+  }
+}
+
+function onEvent(ev) {
+  let data;
+  try {
+    data = JSON.parse(ev.data);
+  } catch {
+    return;
+  }
+  dispatch({ type: 'event', event: data });
+  const own = data.invite_id && data.invite_id === state.info?.invite_id;
+  if (own) return;
+  if (data.type === 'published' && state.phase === 'call') subscribe(data.role, true);
+  if (data.type === 'left' && subscriptions.has(data.role)) {
+    const sub = subscriptions.get(data.role);
+    sub.session.closed = true;
+    sub.session.pc?.close();
+    sub.tile.remove();
+    subscriptions.delete(data.role);
+  }
+}
+
+function api(path) {
+  return `/v1/rooms/${encodeURIComponent(link.room)}/${path}`;
+}
+
+async function followEvents() {
+  let delay = 1000;
+  while (!events.signal.aborted) {
+    try {
+      const r = await readEvents(api('events'), link.token, onEvent, events.signal);
+      if (r.status !== 200) {
+        if (r.status >= 400 && r.status < 500 && r.body?.code) {
+          if (state.phase === 'call' || state.phase === 'waiting') {
+            dispatch({ type: 'event', event: { type: r.body.code === 'room_cancelled' ? 'cancelled' : 'ended' } });
+          } else {
+            dispatch({ type: 'refused', error: r.body });
+          }
+          return;
+        }
+      } else {
+        delay = r.retry || 1000;
+        // The stream may have missed events: refresh the state.
+        await loadInfo();
+      }
+    } catch {
+      if (events.signal.aborted) return;
+    }
+    await new Promise((res) => setTimeout(res, delay));
+    delay = Math.min(delay * 2, 10000);
+  }
+}
+
+async function loadInfo() {
+  const resp = await fetch(api('info'), { headers: { Authorization: `Bearer ${link.token}` }, cache: 'no-store' });
+  const body = await resp.json().catch(() => ({ code: 'invalid_token' }));
+  if (!resp.ok) {
+    dispatch({ type: 'refused', error: body });
+    return false;
+  }
+  dispatch({ type: 'info', info: body });
+  return state.phase === 'waiting' || state.phase === 'call';
+}
+
+async function fillDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  for (const [kind, select, track] of [['audioinput', $('mic-select'), localStream.getAudioTracks()[0]],
+                                        ['videoinput', $('cam-select'), localStream.getVideoTracks()[0]]]) {
+    const current = track?.getSettings().deviceId;
+    select.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
+      const o = document.createElement('option');
+      o.value = d.deviceId;
+      o.textContent = d.label || `${kind === 'audioinput' ? 'Microphone' : 'Camera'} ${i + 1}`;
+      o.selected = d.deviceId === current;
+      return o;
+    }));
+  }
+}
+
+async function switchDevice(kind, deviceId) {
+  const constraints = kind === 'audio' ? { audio: { deviceId: { exact: deviceId } } }
+    : { video: { deviceId: { exact: deviceId }, width: 640, height: 480 } };
+  const s = await navigator.mediaDevices.getUserMedia(constraints);
+  const track = kind === 'audio' ? s.getAudioTracks()[0] : s.getVideoTracks()[0];
+  const old = kind === 'audio' ? localStream.getAudioTracks()[0] : localStream.getVideoTracks()[0];
+  if (old) {
+    track.enabled = old.enabled;
+    localStream.removeTrack(old);
+    old.stop();
+  }
+  localStream.addTrack(track);
+  await publisher?.replaceTrack(kind, track);
+}
+
+function toggle(button, kind, onLabel, offLabel) {
+  const tracks = kind === 'audio' ? localStream.getAudioTracks() : localStream.getVideoTracks();
+  const off = button.getAttribute('aria-pressed') !== 'true';
+  for (const t of tracks) t.enabled = !off;
+  button.setAttribute('aria-pressed', String(off));
+  button.textContent = off ? offLabel : onLabel;
+}
+
+function teardown() {
+  events.abort();
+  publisher?.close();
+  publisher = null;
+  for (const sub of subscriptions.values()) {
+    sub.session.close();
+    sub.tile.remove();
+  }
+  subscriptions.clear();
+  for (const t of localStream?.getTracks() || []) t.stop();
+}
+
+$('toggle-mic').addEventListener('click', (e) => toggle(e.currentTarget, 'audio', 'Mute', 'Unmute'));
+$('toggle-cam').addEventListener('click', (e) => toggle(e.currentTarget, 'video', 'Camera off', 'Camera on'));
+$('mic-select').addEventListener('change', (e) => switchDevice('audio', e.target.value));
+$('cam-select').addEventListener('change', (e) => switchDevice('video', e.target.value));
+$('leave').addEventListener('click', () => dispatch({ type: 'leave' }));
+$('admit').addEventListener('click', async () => {
+  $('admit').disabled = true;
+  const resp = await fetch(api('admit'), { method: 'POST', headers: { Authorization: `Bearer ${link.token}` } });
+  $('admit').disabled = false;
+  if (resp.ok) dispatch({ type: 'event', event: { type: 'admitted' } });
+  else $('media-status').textContent = `Could not admit: ${(await resp.json().catch(() => ({}))).message || resp.status}`;
+});
+window.addEventListener('pagehide', () => teardown());
+
+// For tests and diagnostics: inbound media counters per subscribed role (no identities).
+window.medrelay = {
+  state: () => ({ phase: state.phase, role: state.role, admitted: state.admitted, refusal: state.refusal?.code || null }),
+  async inbound() {
+    const out = {};
+    for (const [role, sub] of subscriptions) {
+      const stats = await sub.session.pc.getStats();
+      const r = { framesDecoded: 0, audioPackets: 0 };
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'video') r.framesDecoded += s.framesDecoded || 0;
+        if (s.kind === 'audio') r.audioPackets += s.packetsReceived || 0;
+      });
+      out[role] = r;
+    }
+    return out;
+  },
+};
+
+if (!link.ok) {
+  dispatch({ type: 'refused', error: { code: 'bad_link' } });
+} else {
+  history.replaceState(null, '', location.pathname + location.search + location.hash);
+  loadInfo().then((ok) => { if (ok) followEvents(); }).catch(() => dispatch({ type: 'refused', error: { code: 'network' } }));
+}
