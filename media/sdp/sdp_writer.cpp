@@ -47,7 +47,10 @@ void writeMedia(Writer& w, const MediaSection& m) {
   for (const auto& r : m.rtpMaps) {
     std::string v =
         std::to_string(r.payloadType) + " " + r.encoding + "/" + std::to_string(r.clockRate);
-    if (r.channels) v += "/" + std::to_string(r.channels);
+    if (r.channels) {
+      v += '/';
+      v += std::to_string(r.channels);
+    }
     w.attr("rtpmap", v);
     for (const auto& fb : m.rtcpFbs) {
       if (fb.payloadType != r.payloadType) continue;
@@ -74,7 +77,10 @@ void writeMedia(Writer& w, const MediaSection& m) {
   }
   for (const auto& g : m.ssrcGroups) {
     std::string v = g.semantics;
-    for (uint32_t s : g.ssrcs) v += " " + std::to_string(s);
+    for (uint32_t s : g.ssrcs) {
+      v += ' ';
+      v += std::to_string(s);
+    }
     w.attr("ssrc-group", v);
   }
   for (const auto& s : m.ssrcAttrs) {
