@@ -117,7 +117,7 @@ std::string_view levelName(spdlog::level::level_enum level) {
   }
 }
 
-constexpr char kCtxMark = '\x1d';   // starts and ends the context block
+constexpr char kCtxMark = '\x1d';  // starts and ends the context block
 constexpr char kCtxKeyEnd = '\x1f';
 constexpr char kCtxFieldEnd = '\x1e';
 constexpr std::array<std::string_view, 7> kCtxKeys = {"room",   "session", "invite",   "role",

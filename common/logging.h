@@ -113,13 +113,13 @@ class RateLimitedLog {
 
 // Rate-limited per call site: MR_LOG_RATE_LIMITED(logger, spdlog::level::warn, 5, 1000,
 // "SRTP auth failed on worker {}", w). `fmt` must be a string literal.
-#define MR_LOG_RATE_LIMITED(logger, lvl, per_interval, interval_ms, fmt, ...)                     \
-  do {                                                                                            \
-    static ::medrelay::log::RateLimitedLog mr_rate_limit_{(per_interval),                        \
+#define MR_LOG_RATE_LIMITED(logger, lvl, per_interval, interval_ms, fmt, ...)                      \
+  do {                                                                                             \
+    static ::medrelay::log::RateLimitedLog mr_rate_limit_{(per_interval),                          \
                                                           std::chrono::milliseconds(interval_ms)}; \
-    uint64_t mr_suppressed_ = 0;                                                                  \
-    if ((logger)->should_log(lvl) && mr_rate_limit_.allow(&mr_suppressed_)) {                     \
+    uint64_t mr_suppressed_ = 0;                                                                   \
+    if ((logger)->should_log(lvl) && mr_rate_limit_.allow(&mr_suppressed_)) {                      \
       MR_LOG_AT_(logger, lvl, fmt " ({} similar lines suppressed)" __VA_OPT__(, ) __VA_ARGS__,     \
-                 mr_suppressed_);                                                                 \
-    }                                                                                             \
+                 mr_suppressed_);                                                                  \
+    }                                                                                              \
   } while (false)

@@ -1,9 +1,9 @@
 #include "control/metrics/access_log_metrics.h"
 
+#include <prometheus/gauge.h>
+
 #include "control/metrics/buckets.h"
 #include "control/metrics/exposition.h"
-
-#include <prometheus/gauge.h>
 
 namespace medrelay::metrics {
 
@@ -47,7 +47,8 @@ void raiseTo(prometheus::Counter& counter, uint64_t total) {
 void AccessLogMetrics::sync(const Totals& totals) {
   raiseTo(*records_, totals.records);
   raiseTo(*bytes_, totals.bytes);
-  for (size_t i = 0; i < write_errors_.size(); ++i) raiseTo(*write_errors_.at(i), totals.errors.at(i));
+  for (size_t i = 0; i < write_errors_.size(); ++i)
+    raiseTo(*write_errors_.at(i), totals.errors.at(i));
   unhealthy_->Set(totals.unhealthy ? 1 : 0);
 }
 

@@ -1,5 +1,7 @@
 #include "control/metrics/http_metrics.h"
 
+#include <algorithm>
+
 #include "control/metrics/buckets.h"
 #include "control/metrics/exposition.h"
 
@@ -43,22 +45,32 @@ void HttpMetrics::declareRoutes(const RouteList& routes) {
   for (const auto& [path, methods] : methods_of) {
     std::string joined;
     for (const auto& m : methods) joined += (joined.empty() ? "" : "|") + m;
-    by_name_[path] = methods.size() == 1 ? by_name_[methods.front() + " " + path]
-                                         : &series(joined, path);
+    if (methods.size() == 1) {
+      by_name_[path] = by_name_[methods.front() + " " + path];
+    } else {
+      shared_[path] = joined;  // resolved on first use: most such routes have explicit names
+    }
   }
 }
 
 void HttpMetrics::record(std::string_view route_name, int status, double seconds) {
   auto it = by_name_.find(route_name);
+  if (it == by_name_.end()) {
+    if (auto shared = shared_.find(route_name); shared != shared_.end()) {
+      it = by_name_.emplace(shared->first, &series(shared->second, shared->first)).first;
+    }
+  }
   Series& s = it == by_name_.end() ? *other_ : *it->second;
   s.requests[statusClass(status)]->Increment();
   s.duration->Observe(seconds);
 }
 
 std::pair<std::string, std::string> HttpMetrics::labelsOf(std::string_view route_name) const {
-  auto it = by_name_.find(route_name);
-  const Series& s = it == by_name_.end() ? *other_ : *it->second;
-  return {s.method, s.route};
+  if (auto it = by_name_.find(route_name); it != by_name_.end()) {
+    return {it->second->method, it->second->route};
+  }
+  if (auto it = shared_.find(route_name); it != shared_.end()) return {it->second, it->first};
+  return {other_->method, other_->route};
 }
 
 }  // namespace medrelay::metrics

@@ -31,7 +31,8 @@ class HttpMetrics {
   // Resolves the series of every route (idempotent; call before serving). A route is looked up
   // by the name the Router reports: "METHOD /template" (names given by the REST API) or the bare
   // template (the Router's default). A bare template registered with several methods is labelled
-  // with the methods joined by "|" (the name does not say which one answered).
+  // with the methods joined by "|" (the name does not say which one answered); that series is
+  // created on its first request.
   void declareRoutes(const RouteList& routes);
 
   // Called once per answered request with the Router's route name.
@@ -54,6 +55,7 @@ class HttpMetrics {
   prometheus::Family<prometheus::Counter>& requests_;    // medrelay_http_requests_total
   std::vector<std::unique_ptr<Series>> series_;
   std::map<std::string, Series*, std::less<>> by_name_;
+  std::map<std::string, std::string, std::less<>> shared_;  // bare template -> "PATCH|DELETE"
   Series* other_ = nullptr;
 };
 

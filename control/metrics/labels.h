@@ -29,21 +29,21 @@ MEDRELAY_METRICS_LABEL_SET(RoomState, "state", MEDRELAY_METRICS_ROOM_STATES);
 
 // Why a join (WHIP/WHEP POST with an invite token) was refused: the ConsultationService's error
 // codes (docs/policy.md), spelled the same; bad_offer and capacity come from the media plane.
-#define MEDRELAY_METRICS_JOIN_REFUSALS(X)              \
-  X(kInvalidToken, "invalid_token")                    \
-  X(kRateLimited, "rate_limited")                      \
-  X(kInviteRevoked, "invite_revoked")                  \
-  X(kNotYetOpen, "not_yet_open")                       \
-  X(kWindowClosed, "window_closed")                    \
-  X(kWrongRoom, "wrong_room")                          \
-  X(kRoomCancelled, "room_cancelled")                  \
-  X(kRoomEnded, "room_ended")                          \
-  X(kDoctorBusy, "doctor_busy")                        \
-  X(kAlreadyConnected, "already_connected")            \
-  X(kTooManySessions, "too_many_sessions")             \
-  X(kAccessLogUnavailable, "access_log_unavailable")   \
-  X(kBadOffer, "bad_offer")                            \
-  X(kCapacity, "capacity")                             \
+#define MEDRELAY_METRICS_JOIN_REFUSALS(X)            \
+  X(kInvalidToken, "invalid_token")                  \
+  X(kRateLimited, "rate_limited")                    \
+  X(kInviteRevoked, "invite_revoked")                \
+  X(kNotYetOpen, "not_yet_open")                     \
+  X(kWindowClosed, "window_closed")                  \
+  X(kWrongRoom, "wrong_room")                        \
+  X(kRoomCancelled, "room_cancelled")                \
+  X(kRoomEnded, "room_ended")                        \
+  X(kDoctorBusy, "doctor_busy")                      \
+  X(kAlreadyConnected, "already_connected")          \
+  X(kTooManySessions, "too_many_sessions")           \
+  X(kAccessLogUnavailable, "access_log_unavailable") \
+  X(kBadOffer, "bad_offer")                          \
+  X(kCapacity, "capacity")                           \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(JoinRefusal, "reason", MEDRELAY_METRICS_JOIN_REFUSALS);
 

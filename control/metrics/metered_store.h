@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,7 +89,8 @@ class MeteredStore final : public control::Store {
   Result<T> count(Result<T> r, StoreError kind) {
     if (!r.ok() && r.error().code != "not_found") {
       const std::string& m = r.error().message;
-      const bool busy = m.find("locked") != std::string::npos || m.find("busy") != std::string::npos;
+      const bool busy =
+          m.find("locked") != std::string::npos || m.find("busy") != std::string::npos;
       metrics_.error(busy ? StoreError::kBusy : kind);
     }
     return r;

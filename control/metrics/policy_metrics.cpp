@@ -32,8 +32,8 @@ PolicyMetrics::PolicyMetrics(prometheus::Registry& registry) {
                        .Help("Joins refused by the policy, by reason and invited role.")
                        .Register(registry);
   for (size_t i = 0; i < join_refusals_.size(); ++i) {
-    join_refusals_.at(i) = resolveAll<Role>(
-        refusals, {{"reason", std::string(LabelTraits<JoinRefusal>::kValues[i])}});
+    join_refusals_.at(i) =
+        resolveAll<Role>(refusals, {{"reason", std::string(LabelTraits<JoinRefusal>::kValues[i])}});
   }
   participants_ = resolveAll<Role>(prometheus::BuildGauge()
                                        .Name("medrelay_participants_connected")

@@ -56,8 +56,8 @@ class PolicyMetrics {
   prometheus::Histogram* join_duration_;        // medrelay_join_duration_seconds
   // medrelay_join_refusals_total
   ByLabel<JoinRefusal, ByLabel<Role, prometheus::Counter*>> join_refusals_;
-  ByLabel<Role, prometheus::Gauge*> participants_;            // medrelay_participants_connected
-  ByLabel<RoomState, prometheus::Gauge*> rooms_;              // medrelay_rooms
+  ByLabel<Role, prometheus::Gauge*> participants_;  // medrelay_participants_connected
+  ByLabel<RoomState, prometheus::Gauge*> rooms_;    // medrelay_rooms
   ByLabel<SessionEndReason, prometheus::Counter*> sessions_ended_;  // medrelay_sessions_ended_total
 };
 

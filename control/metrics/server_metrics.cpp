@@ -39,8 +39,9 @@ ServerMetrics::ServerMetrics(prometheus::Registry& registry) {
                 .Add({});
   cert_expiry_ = &prometheus::BuildGauge()
                       .Name("medrelay_tls_certificate_expiry_timestamp_seconds")
-                      .Help("notAfter of the HTTP listener's TLS certificate (Unix seconds); 0 "
-                            "without TLS.")
+                      .Help(
+                          "notAfter of the HTTP listener's TLS certificate (Unix seconds); 0 "
+                          "without TLS.")
                       .Register(registry)
                       .Add({});
 }

@@ -86,10 +86,13 @@ Scrape parseScrape(const std::string& text) {
 // brackets that are not functions, keywords, or label lists of by/without/on/ignoring/group_*.
 std::set<std::string> promqlMetricNames(const std::string& expr) {
   static const std::set<std::string> kKeywords = {
-      "by",  "without", "on",     "ignoring", "group_left", "group_right", "and", "or",
-      "unless", "offset", "bool", "inf",      "nan",        "Inf",         "NaN"};
-  static const std::set<std::string> kListKeywords = {"by",         "without",    "on",
-                                                      "ignoring",   "group_left", "group_right"};
+      "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
+      "offset", "bool", "inf", "nan", "Inf", "NaN",
+      // Aggregation operators may be followed by a by/without clause instead of "(".
+      "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk",
+      "topk", "quantile"};
+  static const std::set<std::string> kListKeywords = {"by",       "without",    "on",
+                                                      "ignoring", "group_left", "group_right"};
   std::set<std::string> out;
   size_t i = 0;
   auto skipTo = [&](char open, char close) {
@@ -170,6 +173,7 @@ class ObservabilityProcessTest : public ::testing::Test {
     server_ = std::make_unique<ServerProcess>(
         dir_, std::vector<std::string>{"--set", "storage.data_dir=" + data(), "--set",
                                        "http.listen=127.0.0.1:0", "--set", "media.workers=2",
+                                       "--set", "media.udp_port=0", "--set", "media.tcp_port=0",
                                        "--set", "turn.enabled=false", "--set", "log.format=json",
                                        "--set", "log.level=debug"});
     port_ = waitForHttpPort(*server_);
@@ -198,13 +202,13 @@ class ObservabilityProcessTest : public ::testing::Test {
                             json{{"role", "doctor"}, {"subject", "dr-subject-1"}});
     ASSERT_EQ(d.status, 201) << d.body;
     tokens_.push_back(d.json().value("token", ""));
-    auto p = backend().post(
-        "/v1/rooms/" + room_ + "/invites",
-        json{{"role", "patient"},
-             {"subject", kPatientSubject},
-             {"consent",
-              {{"given_by", kPatientSubject}, {"given_at", "2026-01-01T00:00:00Z"},
-               {"role", "patient"}}}});
+    auto p = backend().post("/v1/rooms/" + room_ + "/invites",
+                            json{{"role", "patient"},
+                                 {"subject", kPatientSubject},
+                                 {"consent",
+                                  {{"given_by", kPatientSubject},
+                                   {"given_at", "2026-01-01T00:00:00Z"},
+                                   {"role", "patient"}}}});
     ASSERT_EQ(p.status, 201) << p.body;
     tokens_.push_back(p.json().value("token", ""));
     ASSERT_EQ(backend().get("/v1/rooms/" + room_ + "/invites").status, 200);
@@ -251,27 +255,49 @@ TEST_F(ObservabilityProcessTest, LiveScrapePassesPromtoolWithSensibleValues) {
   }
 
   // Every family the issue asks for is declared, fed or not.
-  for (const char* family :
-       {"medrelay_rooms", "medrelay_participants_connected", "medrelay_consultations_started_total",
-        "medrelay_consultations_ended_total", "medrelay_join_refusals_total",
-        "medrelay_sessions_ended_total", "medrelay_ice_handshakes_total",
-        "medrelay_ice_failures_total", "medrelay_dtls_handshakes_total",
-        "medrelay_dtls_failures_total", "medrelay_media_packets_total",
-        "medrelay_media_bytes_total", "medrelay_media_packets_dropped_total",
-        "medrelay_srtp_errors_total", "medrelay_nacks_total", "medrelay_retransmissions_total",
-        "medrelay_keyframe_requests_total", "medrelay_event_loop_utilization_ratio",
-        "medrelay_event_loop_lag_seconds", "medrelay_forwarding_latency_seconds",
-        "medrelay_turn_allocations_active", "medrelay_turn_permissions_active",
-        "medrelay_turn_channels_active", "medrelay_turn_relayed_bytes_total",
-        "medrelay_turn_relayed_packets_total", "medrelay_turn_auth_failures_total",
-        "medrelay_turn_quota_refusals_total", "medrelay_http_requests_total",
-        "medrelay_http_request_duration_seconds", "medrelay_access_log_records_total",
-        "medrelay_access_log_fsync_duration_seconds", "medrelay_access_log_write_errors_total",
-        "medrelay_access_log_unhealthy", "medrelay_store_errors_total",
-        "medrelay_api_auth_failures_total", "medrelay_tls_certificate_expiry_timestamp_seconds",
-        "medrelay_filesystem_avail_bytes", "medrelay_filesystem_size_bytes", "medrelay_ready",
-        "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-        "medrelay_build_info"}) {
+  for (const char* family : {"medrelay_rooms",
+                             "medrelay_participants_connected",
+                             "medrelay_consultations_started_total",
+                             "medrelay_consultations_ended_total",
+                             "medrelay_join_refusals_total",
+                             "medrelay_sessions_ended_total",
+                             "medrelay_ice_handshakes_total",
+                             "medrelay_ice_failures_total",
+                             "medrelay_dtls_handshakes_total",
+                             "medrelay_dtls_failures_total",
+                             "medrelay_media_packets_total",
+                             "medrelay_media_bytes_total",
+                             "medrelay_media_packets_dropped_total",
+                             "medrelay_srtp_errors_total",
+                             "medrelay_nacks_total",
+                             "medrelay_retransmissions_total",
+                             "medrelay_keyframe_requests_total",
+                             "medrelay_event_loop_utilization_ratio",
+                             "medrelay_event_loop_lag_seconds",
+                             "medrelay_forwarding_latency_seconds",
+                             "medrelay_turn_allocations_active",
+                             "medrelay_turn_permissions_active",
+                             "medrelay_turn_channels_active",
+                             "medrelay_turn_relayed_bytes_total",
+                             "medrelay_turn_relayed_packets_total",
+                             "medrelay_turn_auth_failures_total",
+                             "medrelay_turn_quota_refusals_total",
+                             "medrelay_http_requests_total",
+                             "medrelay_http_request_duration_seconds",
+                             "medrelay_access_log_records_total",
+                             "medrelay_access_log_fsync_duration_seconds",
+                             "medrelay_access_log_write_errors_total",
+                             "medrelay_access_log_unhealthy",
+                             "medrelay_store_errors_total",
+                             "medrelay_api_auth_failures_total",
+                             "medrelay_tls_certificate_expiry_timestamp_seconds",
+                             "medrelay_filesystem_avail_bytes",
+                             "medrelay_filesystem_size_bytes",
+                             "medrelay_ready",
+                             "process_cpu_seconds_total",
+                             "process_resident_memory_bytes",
+                             "process_open_fds",
+                             "medrelay_build_info"}) {
     EXPECT_EQ(s.types.count(family), 1u) << family;
   }
 
@@ -390,6 +416,8 @@ TEST(PromqlNamesTest, TokenizerSkipsFunctionsLabelsAndKeywords) {
             (std::set<std::string>{"b", "c"}));
   EXPECT_EQ(promqlMetricNames("1 - rate(d{worker!=\"control\",instance=~\"$instance\"}[5m])"),
             (std::set<std::string>{"d"}));
+  EXPECT_EQ(promqlMetricNames("sum by (role) (e) / max without (x) (f)"),
+            (std::set<std::string>{"e", "f"}));
 }
 
 TEST_F(ObservabilityProcessTest, JsonLogsCarryContextButNoSecretsOrPersonalData) {

@@ -64,7 +64,9 @@ TEST_F(LoggingContextTest, ForgedMarkersInPlainMessagesAreHarmless) {
   ASSERT_TRUE(configure("info", Format::kJson));
   auto logger = get("http");
   // Untrusted text that imitates the context block cannot add unknown fields or break the line.
-  MR_LOG_INFO(logger, "{}", std::string("\x1dlevel\x1f" "fake\x1e\x1dhello"));
+  MR_LOG_INFO(logger, "{}",
+              std::string("\x1dlevel\x1f"
+                          "fake\x1e\x1dhello"));
   MR_LOG_INFO(logger, "{}", std::string("\x1dunterminated"));
   const auto ls = lines();
   ASSERT_EQ(ls.size(), 2u);
