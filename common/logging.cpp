@@ -117,6 +117,47 @@ std::string_view levelName(spdlog::level::level_enum level) {
   }
 }
 
+constexpr char kCtxMark = '\x1d';  // starts and ends the context block
+constexpr char kCtxKeyEnd = '\x1f';
+constexpr char kCtxFieldEnd = '\x1e';
+constexpr std::array<std::string_view, 7> kCtxKeys = {"room",   "session", "invite",   "role",
+                                                      "reason", "worker",  "transport"};
+
+bool knownKey(std::string_view key) {
+  for (auto k : kCtxKeys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+// A payload made by MR_LOG_*_CTX: its fields and the message after them.
+struct Parsed {
+  std::array<Field, kCtxKeys.size()> fields{};
+  size_t count = 0;
+  std::string_view message;
+};
+
+Parsed parsePayload(std::string_view payload) {
+  Parsed p;
+  p.message = payload;
+  if (payload.size() < 2 || payload.front() != kCtxMark) return p;
+  const size_t end = payload.find(kCtxMark, 1);
+  if (end == std::string_view::npos) return p;
+  std::string_view block = payload.substr(1, end - 1);
+  while (!block.empty() && p.count < p.fields.size()) {
+    const size_t fe = block.find(kCtxFieldEnd);
+    const std::string_view field = block.substr(0, fe);
+    const size_t ke = field.find(kCtxKeyEnd);
+    if (ke != std::string_view::npos && knownKey(field.substr(0, ke))) {
+      p.fields[p.count++] = Field{field.substr(0, ke), field.substr(ke + 1)};
+    }
+    if (fe == std::string_view::npos) break;
+    block.remove_prefix(fe + 1);
+  }
+  p.message = payload.substr(end + 1);
+  return p;
+}
+
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -139,8 +180,15 @@ class JsonFormatter final : public spdlog::formatter {
     append(dest, levelName(msg.level));
     append(dest, R"(","component":")");
     appendJsonEscaped(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    const Parsed parsed = parsePayload(std::string_view(msg.payload.data(), msg.payload.size()));
+    for (size_t i = 0; i < parsed.count; ++i) {
+      append(dest, "\",\"");
+      appendJsonEscaped(dest, parsed.fields[i].key);
+      append(dest, "\":\"");
+      appendJsonEscaped(dest, parsed.fields[i].value);
+    }
     append(dest, R"(","msg":")");
-    appendJsonEscaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    appendJsonEscaped(dest, parsed.message);
     append(dest, "\"}\n");
   }
 
@@ -149,9 +197,43 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// The text pattern, with context fields moved after the message as key=value.
+class TextFormatter final : public spdlog::formatter {
+ public:
+  TextFormatter()
+      : pattern_(std::make_unique<spdlog::pattern_formatter>(kTextPattern,
+                                                             spdlog::pattern_time_type::utc)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const Parsed parsed = parsePayload(payload);
+    if (parsed.message.size() == payload.size()) {
+      pattern_->format(msg, dest);
+      return;
+    }
+    std::string text(parsed.message);
+    for (size_t i = 0; i < parsed.count; ++i) {
+      text += ' ';
+      text += parsed.fields[i].key;
+      text += '=';
+      text += parsed.fields[i].value;
+    }
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(text.data(), text.size());
+    pattern_->format(copy, dest);
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<TextFormatter>();
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> pattern_;
+};
+
 std::unique_ptr<spdlog::formatter> makeFormatter(Format format) {
   if (format == Format::kJson) return std::make_unique<JsonFormatter>();
-  return std::make_unique<spdlog::pattern_formatter>(kTextPattern, spdlog::pattern_time_type::utc);
+  return std::make_unique<TextFormatter>();
 }
 
 // Called with g_mutex held. All loggers share one sink, so its formatter is set once. Swapping a
@@ -213,6 +295,42 @@ void setSink(spdlog::sink_ptr sink) {
 
 std::unique_ptr<spdlog::formatter> makeJsonFormatter() {
   return std::make_unique<JsonFormatter>();
+}
+
+std::string context(std::initializer_list<Field> fields) {
+  std::string out(1, kCtxMark);
+  for (const Field& f : fields) {
+    if (!knownKey(f.key) || f.value.empty()) continue;
+    out += f.key;
+    out += kCtxKeyEnd;
+    for (char c : f.value) {
+      if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7F) out += c;
+    }
+    out += kCtxFieldEnd;
+  }
+  out += kCtxMark;
+  return out;
+}
+
+bool RateLimitedLog::allow(int64_t now_ns, uint64_t* suppressed) {
+  int64_t start = window_start_ns_.load(std::memory_order_relaxed);
+  if (start == INT64_MIN || now_ns - start >= interval_ns_) {
+    // A new window; of racing threads one resets it, the others count in the new one.
+    if (window_start_ns_.compare_exchange_strong(start, now_ns, std::memory_order_relaxed)) {
+      in_window_.store(0, std::memory_order_relaxed);
+    }
+  }
+  if (in_window_.fetch_add(1, std::memory_order_relaxed) < per_interval_) {
+    *suppressed = suppressed_.exchange(0, std::memory_order_relaxed);
+    return true;
+  }
+  suppressed_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+bool RateLimitedLog::allow(uint64_t* suppressed) {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return allow(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), suppressed);
 }
 
 }  // namespace medrelay::log

@@ -305,11 +305,20 @@ int AccessLog::flush() {
   const char* what = "write";
   if (rc == 0) {
     what = "fdatasync";
+    const auto start = std::chrono::steady_clock::now();
     rc = files_->fdatasync(fd_);
-    if (rc == 0) ++fdatasyncs_;
+    if (rc == 0) {
+      ++fdatasyncs_;
+      if (options_.on_fdatasync) {
+        options_.on_fdatasync(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
   }
+  const size_t staged_bytes = staged_.size();
   staged_.clear();
   if (rc == 0) {
+    bytes_ += staged_bytes;
     records_ += staged_records_;
     staged_records_ = 0;
     durable_ = working_;
@@ -322,7 +331,10 @@ int AccessLog::flush() {
   working_ = durable_;
   const int trc = files_->ftruncate(fd_, static_cast<off_t>(durable_.file_size));
   need_truncate_ = trc != 0;
-  if (trc != 0) ++io_errors_;
+  if (trc != 0) {
+    ++io_errors_;
+    ++write_errors_;
+  }
   return rc;
 }
 
@@ -392,6 +404,16 @@ void AccessLog::prune(int64_t time_us) {
 
 void AccessLog::onIoError(const char* what, int err) {
   ++io_errors_;
+  const std::string_view call = what;
+  if (call == "fdatasync") {
+    ++fsync_errors_;
+  } else if (call == "open") {
+    ++open_errors_;
+  } else if (call == "fsync dir") {
+    ++rotate_errors_;
+  } else {
+    ++write_errors_;  // write, ftruncate
+  }
   last_errno_ = -err;
   unhealthy_ = true;
   const auto t = std::chrono::steady_clock::now();
@@ -545,6 +567,7 @@ void AccessLog::append(AccessRecord record, DurableCallback on_durable) {
     completions_->post([cb = std::move(on_durable), err = valid.error()] { cb(err); });
     return;
   }
+  if (options_.on_append) options_.on_append(record);
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(Entry{std::move(record), std::move(on_durable), nullptr, std::nullopt});
@@ -557,6 +580,7 @@ Result<uint64_t> AccessLog::appendSync(AccessRecord record) {
   if (!callerEvent(record.event)) {
     return makeError("invalid_record", "event is written by the log itself");
   }
+  if (options_.on_append) options_.on_append(record);
   std::promise<Result<uint64_t>> done;
   auto result = done.get_future();
   {
@@ -579,8 +603,17 @@ Result<uint64_t> AccessLog::rotateKey(const AccessLogKey& new_key) {
 }
 
 AccessLogStats AccessLog::stats() const {
-  return AccessLogStats{records_.load(), fdatasyncs_.load(), io_errors_.load(),
-                        failed_appends_.load()};
+  AccessLogStats s;
+  s.records = records_.load();
+  s.fdatasyncs = fdatasyncs_.load();
+  s.io_errors = io_errors_.load();
+  s.failed_appends = failed_appends_.load();
+  s.bytes = bytes_.load();
+  s.write_errors = write_errors_.load();
+  s.fsync_errors = fsync_errors_.load();
+  s.open_errors = open_errors_.load();
+  s.rotate_errors = rotate_errors_.load();
+  return s;
 }
 
 std::string AccessLog::currentKeyId() const {

@@ -44,6 +44,11 @@ struct AccessLogOptions {
   std::chrono::milliseconds retry_interval{1000};  // writer retries after an I/O error
   std::function<int64_t()> clock_us;               // UTC µs; default system_clock
   std::shared_ptr<AccessLogFileLayer> files;       // default posixFileLayer()
+  // Metrics hooks, both optional. on_append runs on the appending thread for every record a
+  // caller queues (valid ones only); on_fdatasync on the writer thread after every successful
+  // fdatasync of a log file, with its duration. Both must be cheap and thread-safe.
+  std::function<void(const AccessRecord&)> on_append;
+  std::function<void(double seconds)> on_fdatasync;
 };
 
 struct AccessLogStats {
@@ -51,6 +56,12 @@ struct AccessLogStats {
   uint64_t fdatasyncs = 0;  // successful fdatasync calls on log files
   uint64_t io_errors = 0;   // failed write/fdatasync/open/truncate calls
   uint64_t failed_appends = 0;
+  uint64_t bytes = 0;  // bytes of durable records (lines with their newline)
+  // io_errors by the call that failed.
+  uint64_t write_errors = 0;   // write, ftruncate
+  uint64_t fsync_errors = 0;   // fdatasync
+  uint64_t open_errors = 0;    // open of a new file
+  uint64_t rotate_errors = 0;  // fsync of the directory after a rotation
 };
 
 // The tamper-evident access log writer (docs/access-log.md). One writer thread does every write,
@@ -158,6 +169,11 @@ class AccessLog {
   std::atomic<uint64_t> fdatasyncs_{0};
   std::atomic<uint64_t> io_errors_{0};
   std::atomic<uint64_t> failed_appends_{0};
+  std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> fsync_errors_{0};
+  std::atomic<uint64_t> open_errors_{0};
+  std::atomic<uint64_t> rotate_errors_{0};
 };
 
 }  // namespace medrelay::control

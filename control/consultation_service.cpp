@@ -48,6 +48,14 @@ void ConsultationService::append(Records records, Done<void> done) {
   std::weak_ptr<char> alive = alive_;
   for (auto& r : records) {
     ++counters_.changes[std::string(toString(r.event))];
+    // Ids and bounded values only: never the subject, the remote address or a token.
+    MR_LOG_INFO_CTX(log::get("policy"),
+                    log::context({{"room", r.room},
+                                  {"session", r.session},
+                                  {"invite", r.invite},
+                                  {"role", r.role},
+                                  {"reason", r.reason}}),
+                    "{}", toString(r.event));
     log_.append(std::move(r), [this, alive, join](Result<uint64_t> seq) {
       if (!seq.ok()) {
         if (alive.lock()) ++counters_.log_failures;

@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "control/access_log_key.h"
 #include "control/metrics/http_metrics.h"
+#include "control/metrics/metered_store.h"
 
 namespace medrelay::server {
 namespace {
@@ -16,23 +17,6 @@ namespace fs = std::filesystem;
 
 std::shared_ptr<spdlog::logger> logger() {
   return log::get("control");
-}
-
-// "POST /v1/rooms" (the REST API's route names) or "/healthz" (a GET by template) → the label.
-metrics::HttpRoute routeOf(std::string_view name) {
-  std::string_view method = "GET";
-  std::string_view path = name;
-  if (auto sp = name.find(' '); sp != std::string_view::npos) {
-    method = name.substr(0, sp);
-    path = name.substr(sp + 1);
-  }
-  using Traits = metrics::LabelTraits<metrics::HttpRoute>;
-  for (size_t i = 0; i + 1 < std::size(Traits::kValues); ++i) {
-    if (Traits::kValues[i] == path && Traits::kMethods[i] == method) {
-      return static_cast<metrics::HttpRoute>(i);
-    }
-  }
-  return metrics::HttpRoute::kOther;
 }
 
 }  // namespace
@@ -59,7 +43,38 @@ ControlComponent::ControlComponent(App& app, HttpComponent& http)
     r.send(net::http::Response::text(200, m->render(), metrics::Metrics::kContentType));
   });
   http.setRequestObserver([m](const std::string& route, int status, double seconds) {
-    m->http().record(routeOf(route), status, seconds);
+    m->http().record(route, status, seconds);
+  });
+  // Route labels come from the Router's own table, so a new route cannot fall into "other".
+  http.setRoutesObserver(
+      [m](const net::http::Router& router) { m->http().declareRoutes(router.routes()); });
+  http.setCertificateObserver([m](const std::string& cert_file) {
+    if (auto not_after = metrics::certificateNotAfter(cert_file)) {
+      m->server().setCertificateExpiry(*not_after);
+    } else {
+      MR_LOG_WARN(logger(), "cannot read the expiry of {}", cert_file);
+    }
+  });
+  // Scrape-time values (the /metrics route runs on the control thread, like the store).
+  HttpComponent* h = &http;
+  m->addScrapeHook([this, m, h] {
+    m->server().setReady(h->ready());
+    const Config& cfg = app_.config();
+    m->server().updateFilesystem(metrics::DataDir::kData, cfg.storage.data_dir);
+    if (log_ != nullptr) {
+      m->server().updateFilesystem(metrics::DataDir::kAccessLog, log_->dir().string());
+      const control::AccessLogStats st = log_->stats();
+      metrics::AccessLogMetrics::Totals totals;
+      totals.records = st.records;
+      totals.bytes = st.bytes;
+      totals.errors[metrics::AccessLogError::kWrite] = st.write_errors;
+      totals.errors[metrics::AccessLogError::kFsync] = st.fsync_errors;
+      totals.errors[metrics::AccessLogError::kOpen] = st.open_errors;
+      totals.errors[metrics::AccessLogError::kRotate] = st.rotate_errors;
+      totals.unhealthy = log_->unhealthy();
+      m->accessLog().sync(totals);
+    }
+    if (metered_store_ != nullptr) updateRoomGauges();
   });
   http.addReadinessCheck("access_log", [this](std::string& why) {
     if (log_ == nullptr) {
@@ -73,11 +88,11 @@ ControlComponent::ControlComponent(App& app, HttpComponent& http)
     return true;
   });
   http.addReadinessCheck("store", [this](std::string& why) {
-    if (store_ == nullptr) {
+    if (metered_store_ == nullptr) {
       why = "not open";
       return false;
     }
-    if (auto r = store_->room("readyz-probe"); !r.ok()) {
+    if (auto r = metered_store_->room("readyz-probe"); !r.ok()) {
       why = r.error().message;
       return false;
     }
@@ -105,18 +120,27 @@ Result<void> ControlComponent::start() {
   log_opts.rotate_bytes = cfg.access_log.rotate_bytes;
   log_opts.rotate_daily = cfg.access_log.rotate_daily;
   log_opts.retention_days = static_cast<int>(cfg.access_log.retention_days);
+  metrics::Metrics* m = metrics_.get();
+  log_opts.on_append = [m](const control::AccessRecord& r) {
+    m->policy().onAccessRecord(control::toString(r.event), r.role, r.reason);
+  };
+  log_opts.on_fdatasync = [m](double seconds) { m->accessLog().fsynced(seconds); };
   auto log = control::AccessLog::open(std::move(log_opts), &app_.control());
   if (!log.ok()) return log.error();
   log_ = std::move(log.value());
 
   auto store = control::SqliteStore::open(data_dir / kStoreFile);
-  if (!store.ok()) return store.error();
+  if (!store.ok()) {
+    metrics_->store().error(metrics::StoreError::kOpen);
+    return store.error();
+  }
   store_ = std::move(store.value());
+  metered_store_ = std::make_unique<metrics::MeteredStore>(*store_, metrics_->store());
 
   control::ConsultationServiceOptions service_opts;
   service_opts.token_pepper = pepper_key->bytes;
-  service_ = std::make_unique<control::ConsultationService>(app_.control(), *store_, *log_, clock_,
-                                                            service_opts);
+  service_ = std::make_unique<control::ConsultationService>(app_.control(), *metered_store_, *log_,
+                                                            clock_, service_opts);
   if (auto r = service_->start(); !r.ok()) return r.error();
   api_->attach(service_.get(), log_.get());
 
@@ -133,6 +157,29 @@ Result<void> ControlComponent::start() {
   MR_LOG_INFO(logger(), "control plane started: store {}, access log {}",
               (data_dir / kStoreFile).string(), log_->dir().string());
   return {};
+}
+
+void ControlComponent::updateRoomGauges() {
+  // Counted by paging through the store per state: fine for the thousands of rooms one node
+  // holds; a store with a count query would replace this.
+  const int64_t now_us = clock_.nowUs();
+  for (size_t i = 0; i + 1 < metrics::labelCount<metrics::RoomState>(); ++i) {
+    const auto label = metrics::LabelTraits<metrics::RoomState>::kValues[i];
+    auto state = control::parseRoomState(label);
+    if (!state) continue;
+    control::RoomFilter filter;
+    filter.state = *state;
+    filter.limit = 500;
+    size_t count = 0;
+    for (int page = 0; page < 1000; ++page) {
+      auto r = metered_store_->listRooms(filter, now_us);
+      if (!r.ok()) return;  // counted as a store error; the gauges keep their last values
+      count += r->rooms.size();
+      if (r->next_cursor.empty()) break;
+      filter.cursor = r->next_cursor;
+    }
+    metrics_->policy().setRooms(static_cast<metrics::RoomState>(i), static_cast<double>(count));
+  }
 }
 
 void ControlComponent::drain(std::chrono::milliseconds grace, std::function<void()> done) {
@@ -163,6 +210,7 @@ void ControlComponent::stop() {
   worker_monitors_.clear();
   control_monitor_.reset();
   service_.reset();
+  metered_store_.reset();
   store_.reset();
   log_.reset();  // writes what is queued
 }

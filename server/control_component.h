@@ -9,6 +9,7 @@
 #include "control/clock.h"
 #include "control/consultation_service.h"
 #include "control/metrics/loop_monitor.h"
+#include "control/metrics/metered_store.h"
 #include "control/metrics/metrics.h"
 #include "control/sqlite_store.h"
 #include "server/api_key.h"
@@ -47,12 +48,15 @@ class ControlComponent : public App::Component {
   void stop() override;
 
  private:
+  void updateRoomGauges();
+
   App& app_;
   std::unique_ptr<metrics::Metrics> metrics_;
   control::SystemClock clock_;
   std::unique_ptr<control::api::RestApi> api_;
   std::unique_ptr<control::AccessLog> log_;
   std::unique_ptr<control::SqliteStore> store_;
+  std::unique_ptr<metrics::MeteredStore> metered_store_;
   std::unique_ptr<control::ConsultationService> service_;
   std::unique_ptr<metrics::LoopMonitor> control_monitor_;
   std::vector<std::unique_ptr<metrics::LoopMonitor>> worker_monitors_;

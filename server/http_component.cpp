@@ -48,19 +48,36 @@ void HttpComponent::setRequestObserver(net::http::RequestObserver observer) {
   observer_ = std::move(observer);
 }
 
+void HttpComponent::setRoutesObserver(std::function<void(const net::http::Router&)> observer) {
+  routes_observer_ = std::move(observer);
+}
+
+void HttpComponent::setCertificateObserver(std::function<void(const std::string&)> observer) {
+  cert_observer_ = std::move(observer);
+}
+
+bool HttpComponent::ready(nlohmann::json* failing) const {
+  bool ok = true;
+  auto fail = [&](const std::string& check, const std::string& reason) {
+    ok = false;
+    if (failing != nullptr) failing->push_back({{"check", check}, {"reason", reason}});
+  };
+  if (app_.draining()) fail("process", "draining");
+  if (!app_.ready()) fail("workers", "not all running");
+  for (const auto& [name, check] : readiness_) {
+    std::string why;
+    if (!check(why)) fail(name, why);
+  }
+  return ok;
+}
+
 void HttpComponent::addOpsRoutes() {
   router_->add("GET", "/healthz", [](net::http::Request&, net::http::Responder r) {
     r.send(net::http::Response::json(200, {{"status", "ok"}}));
   });
   router_->add("GET", "/readyz", [this](net::http::Request&, net::http::Responder r) {
     nlohmann::json failing = nlohmann::json::array();
-    if (app_.draining()) failing.push_back({{"check", "process"}, {"reason", "draining"}});
-    if (!app_.ready()) failing.push_back({{"check", "workers"}, {"reason", "not all running"}});
-    for (const auto& [name, check] : readiness_) {
-      std::string why;
-      if (!check(why)) failing.push_back({{"check", name}, {"reason", why}});
-    }
-    if (failing.empty()) {
+    if (ready(&failing)) {
       r.send(net::http::Response::json(200, {{"status", "ready"}}));
       return;
     }
@@ -86,7 +103,9 @@ Result<void> HttpComponent::start() {
     if (!tls) return tls.error();
     tls_ = tls.value();
     opts.tls = tls_;
+    if (cert_observer_) cert_observer_(cfg.tls_cert);
   }
+  if (routes_observer_) routes_observer_(*router_);
   opts.limits.maxHeaderBytes = cfg.max_header_bytes;
   opts.limits.maxBodyBytes = cfg.max_body_bytes;
   opts.timeouts.header = std::chrono::milliseconds(cfg.header_timeout_ms);
@@ -130,6 +149,7 @@ Result<void> HttpComponent::reload() {
   auto logger = log::get("http");
   if (r) {
     MR_LOG_INFO(logger, "TLS certificate reloaded from {}", app_.config().http.tls_cert);
+    if (cert_observer_) cert_observer_(app_.config().http.tls_cert);
   }
   return r;
 }

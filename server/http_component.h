@@ -30,6 +30,14 @@ class HttpComponent : public App::Component {
   void addReadinessCheck(std::string name, ReadinessCheck check);
   // For metrics: called once per answered request.
   void setRequestObserver(net::http::RequestObserver observer);
+  // For metrics: runs in start() once every route is registered, before the listener opens.
+  void setRoutesObserver(std::function<void(const net::http::Router&)> observer);
+  // For metrics: runs with the certificate file after TLS is set up at start() and after every
+  // successful reload().
+  void setCertificateObserver(std::function<void(const std::string& cert_file)> observer);
+  // What /readyz answers: true when started, not draining and every check passes; otherwise
+  // `failing` (if given) gets one {check, reason} object per failure.
+  bool ready(nlohmann::json* failing = nullptr) const;
   // The bound port once started (useful with port 0).
   uint16_t port() const { return server_ ? server_->port() : 0; }
 
@@ -49,6 +57,8 @@ class HttpComponent : public App::Component {
   std::unique_ptr<StaticFiles> static_files_;  // before server_: its handler uses it
   std::unique_ptr<net::http::HttpServer> server_;
   net::http::RequestObserver observer_;
+  std::function<void(const net::http::Router&)> routes_observer_;
+  std::function<void(const std::string&)> cert_observer_;
   std::vector<std::pair<std::string, ReadinessCheck>> readiness_;
 };
 

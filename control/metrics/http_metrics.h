@@ -4,77 +4,59 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "control/metrics/label_set.h"
 #include "control/metrics/labels.h"
 
 namespace medrelay::metrics {
 
-// The REST/WHIP/WHEP/ops routes as (method, path template): the `route` label is the template,
-// never the concrete path (no room ids in labels). kOther: no route matched (404/405).
-#define MEDRELAY_METRICS_HTTP_ROUTES(X)                         \
-  X(kRoomsCreate, "POST", "/v1/rooms")                          \
-  X(kRoomsList, "GET", "/v1/rooms")                             \
-  X(kRoomGet, "GET", "/v1/rooms/{id}")                          \
-  X(kRoomPatch, "PATCH", "/v1/rooms/{id}")                      \
-  X(kRoomDelete, "DELETE", "/v1/rooms/{id}")                    \
-  X(kInviteCreate, "POST", "/v1/rooms/{id}/invites")            \
-  X(kInviteRevoke, "DELETE", "/v1/rooms/{id}/invites/{invite}") \
-  X(kAdmit, "POST", "/v1/rooms/{id}/admit")                     \
-  X(kRoomAccessLog, "GET", "/v1/rooms/{id}/access-log")         \
-  X(kAccessLog, "GET", "/v1/access-log")                        \
-  X(kWhipCreate, "POST", "/v1/rooms/{id}/whip")                 \
-  X(kWhipPatch, "PATCH", "/v1/rooms/{id}/whip/{session}")       \
-  X(kWhipDelete, "DELETE", "/v1/rooms/{id}/whip/{session}")     \
-  X(kWhepCreate, "POST", "/v1/rooms/{id}/whep")                 \
-  X(kWhepPatch, "PATCH", "/v1/rooms/{id}/whep/{session}")       \
-  X(kWhepDelete, "DELETE", "/v1/rooms/{id}/whep/{session}")     \
-  X(kEvents, "GET", "/v1/rooms/{id}/events")                    \
-  X(kInfo, "GET", "/v1/rooms/{id}/info")                        \
-  X(kHealthz, "GET", "/healthz")                                \
-  X(kReadyz, "GET", "/readyz")                                  \
-  X(kMetrics, "GET", "/metrics")                                \
-  X(kOther, "other", "other")
-
-#define MEDRELAY_METRICS_HTTP_ROUTE_ENUMERATOR(id, method, path) id,
-#define MEDRELAY_METRICS_HTTP_ROUTE_PATH(id, method, path) path,
-#define MEDRELAY_METRICS_HTTP_ROUTE_METHOD(id, method, path) method,
-enum class HttpRoute : uint8_t {
-  MEDRELAY_METRICS_HTTP_ROUTES(MEDRELAY_METRICS_HTTP_ROUTE_ENUMERATOR)
-};
-template <>
-struct LabelTraits<HttpRoute> {
-  static constexpr std::string_view kName = "route";
-  static constexpr std::string_view kValues[] = {
-      MEDRELAY_METRICS_HTTP_ROUTES(MEDRELAY_METRICS_HTTP_ROUTE_PATH)};
-  static constexpr std::string_view kMethods[] = {
-      MEDRELAY_METRICS_HTTP_ROUTES(MEDRELAY_METRICS_HTTP_ROUTE_METHOD)};
-};
-
-constexpr std::string_view httpRouteMethod(HttpRoute route) {
-  return LabelTraits<HttpRoute>::kMethods[labelIndex(route)];
-}
-
-// HTTP server metrics, control thread. The server resolves a request to its HttpRoute once (the
-// router already knows it) and calls record() when the response is written; for the SSE route
-// record at the response head, not at stream end.
+// HTTP server metrics, control thread. The `route` label is a path template registered on the
+// Router, never a concrete path (no room ids in labels), so the label set is bounded by the
+// routes the binary registers. declareRoutes() takes them from the Router at startup, so a new
+// route is labelled without editing this file; anything else (404s, parse errors, a name never
+// declared) is counted as method="other", route="other".
 class HttpMetrics {
  public:
+  using RouteList = std::vector<std::pair<std::string, std::string>>;  // (method, template)
+
   explicit HttpMetrics(prometheus::Registry& registry);
 
-  void record(HttpRoute route, int status, double seconds) {
-    requests_[route][statusClass(status)]->Increment();
-    duration_[route]->Observe(seconds);
-  }
+  // Resolves the series of every route (idempotent; call before serving). A route is looked up
+  // by the name the Router reports: "METHOD /template" (names given by the REST API) or the bare
+  // template (the Router's default). A bare template registered with several methods is labelled
+  // with the methods joined by "|" (the name does not say which one answered); that series is
+  // created on its first request.
+  void declareRoutes(const RouteList& routes);
 
-  prometheus::Counter& requests(HttpRoute route, StatusClass status_class) {
-    return *requests_[route][status_class];
-  }
-  prometheus::Histogram& duration(HttpRoute route) { return *duration_[route]; }
+  // Called once per answered request with the Router's route name.
+  void record(std::string_view route_name, int status, double seconds);
+
+  // The (method, route) label pair a route name is counted under.
+  std::pair<std::string, std::string> labelsOf(std::string_view route_name) const;
 
  private:
+  struct Series {
+    std::string method;
+    std::string route;
+    prometheus::Histogram* duration = nullptr;
+    ByLabel<StatusClass, prometheus::Counter*> requests;
+  };
+  Series& series(const std::string& method, const std::string& route);
+
   // Sorted by family name.
-  ByLabel<HttpRoute, prometheus::Histogram*> duration_;  // medrelay_http_request_duration_seconds
-  ByLabel<HttpRoute, ByLabel<StatusClass, prometheus::Counter*>> requests_;  // ..._requests_total
+  prometheus::Family<prometheus::Histogram>& duration_;  // medrelay_http_request_duration_seconds
+  prometheus::Family<prometheus::Counter>& requests_;    // medrelay_http_requests_total
+  std::vector<std::unique_ptr<Series>> series_;
+  std::map<std::string, Series*, std::less<>> by_name_;
+  std::map<std::string, std::string, std::less<>> shared_;  // bare template -> "PATCH|DELETE"
+  Series* other_ = nullptr;
 };
 
 }  // namespace medrelay::metrics

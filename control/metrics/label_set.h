@@ -36,6 +36,15 @@ constexpr std::string_view labelName() {
   return LabelTraits<E>::kName;
 }
 
+// The value whose label string is `text`; kOther (the last) when none is.
+template <typename E>
+constexpr E labelFromString(std::string_view text) {
+  for (size_t i = 0; i + 1 < labelCount<E>(); ++i) {
+    if (LabelTraits<E>::kValues[i] == text) return static_cast<E>(i);
+  }
+  return static_cast<E>(labelCount<E>() - 1);
+}
+
 // Children indexed by a label enum: `dropped[DropReason::kMalformed].inc()`. operator[] clamps,
 // so no input can index outside the array.
 template <typename E, typename T>

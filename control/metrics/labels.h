@@ -27,19 +27,23 @@ MEDRELAY_METRICS_LABEL_SET(Role, "role", MEDRELAY_METRICS_ROLES);
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(RoomState, "state", MEDRELAY_METRICS_ROOM_STATES);
 
-// Why a join (WHIP/WHEP POST with an invite token) was refused (brief, policy 3-5).
-#define MEDRELAY_METRICS_JOIN_REFUSALS(X) \
-  X(kUnknownToken, "unknown_token")       \
-  X(kRevoked, "revoked")                  \
-  X(kExpired, "expired")                  \
-  X(kEarly, "early")                      \
-  X(kWrongRoom, "wrong_room")             \
-  X(kRoomCancelled, "room_cancelled")     \
-  X(kRoomEnded, "room_ended")             \
-  X(kDoctorBusy, "doctor_busy")           \
-  X(kSessionLive, "session_live")         \
-  X(kBadOffer, "bad_offer")               \
-  X(kCapacity, "capacity")                \
+// Why a join (WHIP/WHEP POST with an invite token) was refused: the ConsultationService's error
+// codes (docs/policy.md), spelled the same; bad_offer and capacity come from the media plane.
+#define MEDRELAY_METRICS_JOIN_REFUSALS(X)            \
+  X(kInvalidToken, "invalid_token")                  \
+  X(kRateLimited, "rate_limited")                    \
+  X(kInviteRevoked, "invite_revoked")                \
+  X(kNotYetOpen, "not_yet_open")                     \
+  X(kWindowClosed, "window_closed")                  \
+  X(kWrongRoom, "wrong_room")                        \
+  X(kRoomCancelled, "room_cancelled")                \
+  X(kRoomEnded, "room_ended")                        \
+  X(kDoctorBusy, "doctor_busy")                      \
+  X(kAlreadyConnected, "already_connected")          \
+  X(kTooManySessions, "too_many_sessions")           \
+  X(kAccessLogUnavailable, "access_log_unavailable") \
+  X(kBadOffer, "bad_offer")                          \
+  X(kCapacity, "capacity")                           \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(JoinRefusal, "reason", MEDRELAY_METRICS_JOIN_REFUSALS);
 
@@ -167,5 +171,20 @@ MEDRELAY_METRICS_LABEL_SET(AccessLogError, "kind", MEDRELAY_METRICS_ACCESS_LOG_E
   X(kBusy, "busy")                       \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(StoreError, "kind", MEDRELAY_METRICS_STORE_ERRORS);
+
+// Backend (API-key) requests refused (the api_auth_failed record's reason): a missing or wrong
+// key, or the first refusal after a source address ran out of attempts.
+#define MEDRELAY_METRICS_API_AUTH_FAILURES(X) \
+  X(kInvalidApiKey, "invalid_api_key")        \
+  X(kRateLimited, "rate_limited")             \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(ApiAuthFailure, "reason", MEDRELAY_METRICS_API_AUTH_FAILURES);
+
+// Directories whose filesystem space is exported (medrelay_filesystem_*_bytes).
+#define MEDRELAY_METRICS_DIRS(X) \
+  X(kData, "data")               \
+  X(kAccessLog, "access_log")    \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(DataDir, "dir", MEDRELAY_METRICS_DIRS);
 
 }  // namespace medrelay::metrics

@@ -32,7 +32,8 @@ Metrics::Metrics()
       http_(*registry_),
       policy_(*registry_),
       access_log_(*registry_),
-      store_(*registry_) {
+      store_(*registry_),
+      server_(*registry_) {
   registerBuildInfo(*registry_);
 }
 
@@ -87,7 +88,16 @@ void Metrics::collectLoops(std::vector<prometheus::MetricFamily>& out) {
   out.push_back(std::move(busy));
 }
 
+void Metrics::addScrapeHook(std::function<void()> hook) {
+  std::lock_guard lock(hooks_mutex_);
+  hooks_.push_back(std::move(hook));
+}
+
 std::string Metrics::render() {
+  {
+    std::lock_guard lock(hooks_mutex_);
+    for (const auto& hook : hooks_) hook();
+  }
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   ProcessMetrics::collect(families);
   {

@@ -4,6 +4,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +14,7 @@
 #include "control/metrics/access_log_metrics.h"
 #include "control/metrics/http_metrics.h"
 #include "control/metrics/policy_metrics.h"
+#include "control/metrics/server_metrics.h"
 #include "control/metrics/store_metrics.h"
 #include "control/metrics/worker_metrics.h"
 
@@ -41,6 +43,12 @@ class Metrics {
   PolicyMetrics& policy() { return policy_; }
   AccessLogMetrics& accessLog() { return access_log_; }
   StoreMetrics& store() { return store_; }
+  ServerMetrics& server() { return server_; }
+
+  // Runs at the start of every render(), on the rendering thread (the control thread in the
+  // server): for gauges computed at scrape time (rooms by state, disk space, readiness) and
+  // totals copied from their owner. Hooks run in the order added.
+  void addScrapeHook(std::function<void()> hook);
 
   // The block for one media worker, created when the worker starts (called again with the same
   // name, returns the same block). It lives as long as this Metrics; only that worker's thread
@@ -65,7 +73,10 @@ class Metrics {
   PolicyMetrics policy_;
   AccessLogMetrics access_log_;
   StoreMetrics store_;
+  ServerMetrics server_;
 
+  std::mutex hooks_mutex_;  // guards hooks_ and serialises their runs
+  std::vector<std::function<void()>> hooks_;
   std::mutex mutex_;  // guards workers_ and loops_ (and the monitors' scrape state)
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
   std::vector<LoopMonitor*> loops_;

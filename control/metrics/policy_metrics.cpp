@@ -6,6 +6,12 @@
 namespace medrelay::metrics {
 
 PolicyMetrics::PolicyMetrics(prometheus::Registry& registry) {
+  api_auth_failures_ = resolveAll<ApiAuthFailure>(
+      prometheus::BuildCounter()
+          .Name("medrelay_api_auth_failures_total")
+          .Help("Backend (API-key) requests refused and recorded in the access log, by reason.")
+          .Register(registry),
+      {});
   consultations_ended_ = &prometheus::BuildCounter()
                               .Name("medrelay_consultations_ended_total")
                               .Help("Consultations ended (after admission).")
@@ -21,11 +27,14 @@ PolicyMetrics::PolicyMetrics(prometheus::Registry& registry) {
                         .Help("Time from an accepted WHIP/WHEP offer to DTLS connected.")
                         .Register(registry)
                         .Add({}, buckets::kJoinSeconds);
-  join_refusals_ = resolveAll<JoinRefusal>(prometheus::BuildCounter()
-                                               .Name("medrelay_join_refusals_total")
-                                               .Help("Joins refused by the policy, by reason.")
-                                               .Register(registry),
-                                           {});
+  auto& refusals = prometheus::BuildCounter()
+                       .Name("medrelay_join_refusals_total")
+                       .Help("Joins refused by the policy, by reason and invited role.")
+                       .Register(registry);
+  for (size_t i = 0; i < join_refusals_.size(); ++i) {
+    join_refusals_.at(i) =
+        resolveAll<Role>(refusals, {{"reason", std::string(LabelTraits<JoinRefusal>::kValues[i])}});
+  }
   participants_ = resolveAll<Role>(prometheus::BuildGauge()
                                        .Name("medrelay_participants_connected")
                                        .Help("Participant sessions with media connected, by role.")
@@ -42,6 +51,27 @@ PolicyMetrics::PolicyMetrics(prometheus::Registry& registry) {
           .Help("Participant sessions ended, by reason (the access log's end reasons).")
           .Register(registry),
       {});
+}
+
+void PolicyMetrics::onAccessRecord(std::string_view event, std::string_view role,
+                                   std::string_view reason) {
+  if (event == "join_refused") {
+    joinRefused(labelFromString<JoinRefusal>(reason), labelFromString<Role>(role));
+  } else if (event == "participant_joined") {
+    participants_[labelFromString<Role>(role)]->Increment();
+  } else if (event == "participant_left") {
+    const auto end = labelFromString<SessionEndReason>(reason);
+    sessions_ended_[end]->Increment();
+    if (end != SessionEndReason::kServerRestart) {
+      participants_[labelFromString<Role>(role)]->Decrement();
+    }
+  } else if (event == "consultation_started") {
+    consultationStarted();
+  } else if (event == "consultation_ended") {
+    consultationEnded();
+  } else if (event == "api_auth_failed") {
+    apiAuthFailed(labelFromString<ApiAuthFailure>(reason));
+  }
 }
 
 }  // namespace medrelay::metrics

@@ -5,6 +5,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <string_view>
+
 #include "control/metrics/label_set.h"
 #include "control/metrics/labels.h"
 
@@ -16,33 +18,31 @@ class PolicyMetrics {
  public:
   explicit PolicyMetrics(prometheus::Registry& registry);
 
-  // medrelay_rooms counts the rooms the store holds, by state: roomCreated() on create,
-  // roomStateChanged() on every transition, roomRemoved() when purged.
-  void roomCreated(RoomState state) { rooms_[state]->Increment(); }
-  void roomStateChanged(RoomState from, RoomState to) {
-    rooms_[from]->Decrement();
-    rooms_[to]->Increment();
-  }
-  void roomRemoved(RoomState state) { rooms_[state]->Decrement(); }
-  // After a restart the store sets the gauges from what it loaded.
+  // medrelay_rooms: the rooms the store holds, by state; the server sets it at scrape time.
   void setRooms(RoomState state, double count) { rooms_[state]->Set(count); }
 
   void consultationStarted() { consultations_started_->Increment(); }
   void consultationEnded() { consultations_ended_->Increment(); }
-  void joinRefused(JoinRefusal reason) { join_refusals_[reason]->Increment(); }
-  // A session reached media (DTLS connected) `seconds` after its WHIP/WHEP POST was accepted.
-  void participantConnected(Role role, double join_seconds) {
-    participants_[role]->Increment();
-    join_duration_->Observe(join_seconds);
+  void joinRefused(JoinRefusal reason, Role role = Role::kOther) {
+    join_refusals_[reason][role]->Increment();
   }
-  void participantDisconnected(Role role, SessionEndReason reason) {
-    participants_[role]->Decrement();
-    sessions_ended_[reason]->Increment();
-  }
+  void apiAuthFailed(ApiAuthFailure reason) { api_auth_failures_[reason]->Increment(); }
+
+  // Feeds the families from one access-log record as it is appended (AccessLogOptions::on_append,
+  // control thread): join_refused, participant_joined/left, consultation_started/ended and
+  // api_auth_failed; other events are ignored. Sessions ended as server-restart were live in a
+  // previous process, so they do not lower medrelay_participants_connected.
+  void onAccessRecord(std::string_view event, std::string_view role, std::string_view reason);
+  // A session reached media (DTLS connected) `seconds` after its WHIP/WHEP POST was accepted
+  // (media plane). Participants and ended sessions are counted from the access records.
+  void joinCompleted(double join_seconds) { join_duration_->Observe(join_seconds); }
 
   prometheus::Gauge& rooms(RoomState state) { return *rooms_[state]; }
   prometheus::Gauge& participants(Role role) { return *participants_[role]; }
-  prometheus::Counter& joinRefusals(JoinRefusal reason) { return *join_refusals_[reason]; }
+  prometheus::Counter& joinRefusals(JoinRefusal reason, Role role = Role::kOther) {
+    return *join_refusals_[reason][role];
+  }
+  prometheus::Counter& apiAuthFailures(ApiAuthFailure r) { return *api_auth_failures_[r]; }
   prometheus::Counter& sessionsEnded(SessionEndReason r) { return *sessions_ended_[r]; }
   prometheus::Counter& consultationsStarted() { return *consultations_started_; }
   prometheus::Counter& consultationsEnded() { return *consultations_ended_; }
@@ -50,12 +50,14 @@ class PolicyMetrics {
 
  private:
   // Sorted by family name.
+  ByLabel<ApiAuthFailure, prometheus::Counter*> api_auth_failures_;  // ..._api_auth_failures_total
   prometheus::Counter* consultations_ended_;    // medrelay_consultations_ended_total
   prometheus::Counter* consultations_started_;  // medrelay_consultations_started_total
   prometheus::Histogram* join_duration_;        // medrelay_join_duration_seconds
-  ByLabel<JoinRefusal, prometheus::Counter*> join_refusals_;  // medrelay_join_refusals_total
-  ByLabel<Role, prometheus::Gauge*> participants_;            // medrelay_participants_connected
-  ByLabel<RoomState, prometheus::Gauge*> rooms_;              // medrelay_rooms
+  // medrelay_join_refusals_total
+  ByLabel<JoinRefusal, ByLabel<Role, prometheus::Counter*>> join_refusals_;
+  ByLabel<Role, prometheus::Gauge*> participants_;  // medrelay_participants_connected
+  ByLabel<RoomState, prometheus::Gauge*> rooms_;    // medrelay_rooms
   ByLabel<SessionEndReason, prometheus::Counter*> sessions_ended_;  // medrelay_sessions_ended_total
 };
 

@@ -29,8 +29,10 @@ std::string renderPopulated() {
     w.media.forwarded(42'000);
     w.turn.relayed(Direction::kIn, 300);
   }
-  metrics.http().record(HttpRoute::kRoomsCreate, 201, 0.002);
-  metrics.policy().participantConnected(Role::kDoctor, 1.5);
+  metrics.http().declareRoutes({{"POST", "/v1/rooms"}, {"GET", "/v1/rooms/{id}"}});
+  metrics.http().record("POST /v1/rooms", 201, 0.002);
+  metrics.policy().onAccessRecord("participant_joined", "doctor", "");
+  metrics.policy().joinCompleted(1.5);
   metrics.accessLog().fsynced(0.004);
   return metrics.render();
 }
@@ -198,6 +200,8 @@ TEST(MetricsExpositionTest, DocsLabelValuesMatchTheDeclaredSets) {
   expectDocumentedSet<StatusClass>(doc, "StatusClass");
   expectDocumentedSet<AccessLogError>(doc, "AccessLogError");
   expectDocumentedSet<StoreError>(doc, "StoreError");
+  expectDocumentedSet<ApiAuthFailure>(doc, "ApiAuthFailure");
+  expectDocumentedSet<DataDir>(doc, "DataDir");
 }
 
 }  // namespace

@@ -24,9 +24,24 @@ Values values() {
   return out;
 }
 
+// The routes the tests declare, as the server does from its Router at startup.
+const HttpMetrics::RouteList& testRoutes() {
+  static const HttpMetrics::RouteList routes = {{"POST", "/v1/rooms"},
+                                                {"GET", "/v1/rooms"},
+                                                {"POST", "/v1/rooms/{id}/whip"},
+                                                {"PATCH", "/v1/rooms/{id}/sessions/{session}"},
+                                                {"DELETE", "/v1/rooms/{id}/sessions/{session}"},
+                                                {"GET", "/healthz"}};
+  return routes;
+}
+
 Values httpMethods() {
-  Values out;
-  for (auto v : LabelTraits<HttpRoute>::kMethods) out.insert(std::string(v));
+  return {"POST", "GET", "PATCH", "DELETE", "PATCH|DELETE", "other"};
+}
+
+Values httpRoutes() {
+  Values out{"other"};
+  for (const auto& [method, path] : testRoutes()) out.insert(path);
   return out;
 }
 
@@ -45,7 +60,9 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
       {"medrelay_access_log_bytes_total", "counter", {}},
       {"medrelay_access_log_fsync_duration_seconds", "histogram", {}},
       {"medrelay_access_log_records_total", "counter", {}},
+      {"medrelay_access_log_unhealthy", "gauge", {}},
       {"medrelay_access_log_write_errors_total", "counter", {{"kind", values<AccessLogError>()}}},
+      {"medrelay_api_auth_failures_total", "counter", {{"reason", values<ApiAuthFailure>()}}},
       {"medrelay_build_info",
        "gauge",
        {{"build_type", {"Debug", "Release", "RelWithDebInfo", "MinSizeRel", "none"}},
@@ -60,15 +77,17 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
       {"medrelay_event_loop_idle_seconds_total", "counter", {{"worker", loops}}},
       {"medrelay_event_loop_lag_seconds", "histogram", {{"worker", loops}}},
       {"medrelay_event_loop_utilization_ratio", "gauge", {{"worker", loops}}},
+      {"medrelay_filesystem_avail_bytes", "gauge", {{"dir", values<DataDir>()}}},
+      {"medrelay_filesystem_size_bytes", "gauge", {{"dir", values<DataDir>()}}},
       {"medrelay_forwarding_latency_seconds", "histogram", {}},
       {"medrelay_http_request_duration_seconds",
        "histogram",
-       {{"method", httpMethods()}, {"route", values<HttpRoute>()}},
+       {{"method", httpMethods()}, {"route", httpRoutes()}},
        false},
       {"medrelay_http_requests_total",
        "counter",
        {{"method", httpMethods()},
-        {"route", values<HttpRoute>()},
+        {"route", httpRoutes()},
         {"status_class", values<StatusClass>()}},
        false},
       {"medrelay_ice_failures_total",
@@ -78,7 +97,9 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
        "counter",
        {{"worker", workers}, {"transport", values<Transport>()}}},
       {"medrelay_join_duration_seconds", "histogram", {}},
-      {"medrelay_join_refusals_total", "counter", {{"reason", values<JoinRefusal>()}}},
+      {"medrelay_join_refusals_total",
+       "counter",
+       {{"reason", values<JoinRefusal>()}, {"role", values<Role>()}}},
       {"medrelay_keyframe_requests_total",
        "counter",
        {{"worker", workers},
@@ -97,6 +118,7 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
        "counter",
        {{"worker", workers}, {"direction", values<Direction>()}}},
       {"medrelay_participants_connected", "gauge", {{"role", values<Role>()}}},
+      {"medrelay_ready", "gauge", {}},
       {"medrelay_retransmissions_total", "counter", {{"worker", workers}}},
       {"medrelay_rooms", "gauge", {{"state", values<RoomState>()}}},
       {"medrelay_sessions_ended_total", "counter", {{"reason", values<SessionEndReason>()}}},
@@ -104,6 +126,7 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
        "counter",
        {{"worker", workers}, {"direction", values<Direction>()}, {"reason", values<SrtpError>()}}},
       {"medrelay_store_errors_total", "counter", {{"kind", values<StoreError>()}}},
+      {"medrelay_tls_certificate_expiry_timestamp_seconds", "gauge", {}},
       {"medrelay_turn_allocations_active",
        "gauge",
        {{"worker", workers}, {"transport", values<Transport>()}}},
@@ -142,6 +165,8 @@ class MetricsRenderTest : public ::testing::Test {
     EXPECT_TRUE(e.errors.empty()) << e.errors.front();
     return e;
   }
+
+  MetricsRenderTest() { metrics_.http().declareRoutes(testRoutes()); }
 
   Metrics metrics_;
   WorkerMetrics& w0_ = metrics_.addWorker("0");
@@ -195,15 +220,126 @@ TEST_F(MetricsRenderTest, EveryDeclaredFamilyHasHelpTypeNameAndLabelSet) {
 TEST_F(MetricsRenderTest, HttpRequestsArePreResolvedPerRouteWithItsOwnMethodOnly) {
   const Exposition e = scrape();
   const auto& f = e.families.at("medrelay_http_requests_total");
-  EXPECT_EQ(f.samples.size(), labelCount<HttpRoute>() * labelCount<StatusClass>());
-  for (const auto& s : f.samples) {
-    bool known = false;
-    for (size_t i = 0; i < labelCount<HttpRoute>(); ++i) {
-      known |= s.labels.at("route") == LabelTraits<HttpRoute>::kValues[i] &&
-               s.labels.at("method") == LabelTraits<HttpRoute>::kMethods[i];
+  // Each (method, template) route and other; a shared-template name only once used.
+  std::set<std::pair<std::string, std::string>> expected = {
+      {"POST", "/v1/rooms"},
+      {"GET", "/v1/rooms"},
+      {"POST", "/v1/rooms/{id}/whip"},
+      {"PATCH", "/v1/rooms/{id}/sessions/{session}"},
+      {"DELETE", "/v1/rooms/{id}/sessions/{session}"},
+      {"GET", "/healthz"},
+      {"other", "other"}};
+  auto check = [&](const Exposition& ex) {
+    const auto& fam = ex.families.at("medrelay_http_requests_total");
+    EXPECT_EQ(fam.samples.size(), expected.size() * labelCount<StatusClass>());
+    for (const auto& s : fam.samples) {
+      EXPECT_EQ(expected.count({s.labels.at("method"), s.labels.at("route")}), 1u)
+          << s.labels.at("method") << " " << s.labels.at("route");
     }
-    EXPECT_TRUE(known) << s.labels.at("method") << " " << s.labels.at("route");
-  }
+  };
+  check(e);
+  (void)f;
+  metrics_.http().record("/v1/rooms/{id}/sessions/{session}", 204, 0.001);
+  expected.insert({"PATCH|DELETE", "/v1/rooms/{id}/sessions/{session}"});
+  const Exposition after = scrape();
+  check(after);
+  EXPECT_EQ(
+      after.value("medrelay_http_requests_total", {{"method", "PATCH|DELETE"},
+                                                   {"route", "/v1/rooms/{id}/sessions/{session}"},
+                                                   {"status_class", "2xx"}}),
+      1);
+}
+
+TEST_F(MetricsRenderTest, RouteNamesResolveLikeTheRouterReportsThem) {
+  HttpMetrics& h = metrics_.http();
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(h.labelsOf("POST /v1/rooms"), P("POST", "/v1/rooms"));  // REST API names
+  EXPECT_EQ(h.labelsOf("/healthz"), P("GET", "/healthz"));          // default: the template
+  EXPECT_EQ(h.labelsOf("/v1/rooms/{id}/whip"), P("POST", "/v1/rooms/{id}/whip"));
+  EXPECT_EQ(h.labelsOf("/v1/rooms/{id}/sessions/{session}"),
+            P("PATCH|DELETE", "/v1/rooms/{id}/sessions/{session}"));
+  EXPECT_EQ(h.labelsOf("/v1/rooms"), P("POST|GET", "/v1/rooms"));
+  EXPECT_EQ(h.labelsOf("unmatched"), P("other", "other"));
+  EXPECT_EQ(h.labelsOf(""), P("other", "other"));
+  EXPECT_EQ(h.labelsOf("/v1/rooms/abc123"), P("other", "other"));  // never a concrete path
+  // Declaring again (or more routes later) adds, never duplicates.
+  h.declareRoutes(testRoutes());
+  h.declareRoutes({{"GET", "/v1/rooms/{id}/invites"}});
+  EXPECT_EQ(h.labelsOf("/v1/rooms/{id}/invites"), P("GET", "/v1/rooms/{id}/invites"));
+  const Exposition e = scrape();
+  EXPECT_EQ(e.families.at("medrelay_http_requests_total").samples.size(),
+            8 * labelCount<StatusClass>());
+}
+
+TEST_F(MetricsRenderTest, PolicyFamiliesFollowTheAccessRecords) {
+  PolicyMetrics& p = metrics_.policy();
+  p.onAccessRecord("participant_joined", "doctor", "");
+  p.onAccessRecord("participant_joined", "patient", "");
+  p.onAccessRecord("participant_joined", "patient", "");
+  p.onAccessRecord("participant_left", "patient", "hangup");
+  p.onAccessRecord("participant_left", "nurse", "server-restart");  // from a previous process
+  p.onAccessRecord("join_refused", "patient", "not_yet_open");
+  p.onAccessRecord("join_refused", "", "invalid_token");
+  p.onAccessRecord("join_refused", "doctor", "something_new");
+  p.onAccessRecord("consultation_started", "", "");
+  p.onAccessRecord("consultation_ended", "", "hangup");
+  p.onAccessRecord("api_auth_failed", "", "invalid_api_key");
+  p.onAccessRecord("api_auth_failed", "", "rate_limited");
+  p.onAccessRecord("room_created", "", "");
+  const Exposition e = scrape();
+  EXPECT_EQ(e.value("medrelay_participants_connected", {{"role", "doctor"}}), 1);
+  EXPECT_EQ(e.value("medrelay_participants_connected", {{"role", "patient"}}), 1);
+  EXPECT_EQ(e.value("medrelay_participants_connected", {{"role", "nurse"}}), 0);
+  EXPECT_EQ(e.value("medrelay_sessions_ended_total", {{"reason", "hangup"}}), 1);
+  EXPECT_EQ(e.value("medrelay_sessions_ended_total", {{"reason", "server-restart"}}), 1);
+  EXPECT_EQ(
+      e.value("medrelay_join_refusals_total", {{"reason", "not_yet_open"}, {"role", "patient"}}),
+      1);
+  EXPECT_EQ(
+      e.value("medrelay_join_refusals_total", {{"reason", "invalid_token"}, {"role", "other"}}), 1);
+  EXPECT_EQ(e.value("medrelay_join_refusals_total", {{"reason", "other"}, {"role", "doctor"}}), 1);
+  EXPECT_EQ(e.value("medrelay_consultations_started_total"), 1);
+  EXPECT_EQ(e.value("medrelay_consultations_ended_total"), 1);
+  EXPECT_EQ(e.value("medrelay_api_auth_failures_total", {{"reason", "invalid_api_key"}}), 1);
+  EXPECT_EQ(e.value("medrelay_api_auth_failures_total", {{"reason", "rate_limited"}}), 1);
+}
+
+TEST_F(MetricsRenderTest, AccessLogTotalsOnlyRiseAndScrapeHooksRunFirst) {
+  AccessLogMetrics::Totals t;
+  int hook_runs = 0;
+  metrics_.addScrapeHook([&] {
+    ++hook_runs;
+    metrics_.accessLog().sync(t);
+  });
+  t.records = 5;
+  t.bytes = 900;
+  t.errors[AccessLogError::kFsync] = 2;
+  t.unhealthy = true;
+  Exposition e = scrape();
+  EXPECT_EQ(hook_runs, 1);
+  EXPECT_EQ(e.value("medrelay_access_log_records_total"), 5);
+  EXPECT_EQ(e.value("medrelay_access_log_bytes_total"), 900);
+  EXPECT_EQ(e.value("medrelay_access_log_write_errors_total", {{"kind", "fsync"}}), 2);
+  EXPECT_EQ(e.value("medrelay_access_log_unhealthy"), 1);
+  t.records = 3;  // a counter never goes down
+  t.unhealthy = false;
+  e = scrape();
+  EXPECT_EQ(e.value("medrelay_access_log_records_total"), 5);
+  EXPECT_EQ(e.value("medrelay_access_log_unhealthy"), 0);
+}
+
+TEST_F(MetricsRenderTest, ServerGaugesFromStatvfsAndTheCertificate) {
+  ServerMetrics& s = metrics_.server();
+  EXPECT_TRUE(s.updateFilesystem(DataDir::kData, "/"));
+  EXPECT_FALSE(s.updateFilesystem(DataDir::kAccessLog, "/no/such/dir/anywhere"));
+  s.setReady(true);
+  const Exposition e = scrape();
+  EXPECT_GT(e.value("medrelay_filesystem_size_bytes", {{"dir", "data"}}), 0);
+  EXPECT_LE(e.value("medrelay_filesystem_avail_bytes", {{"dir", "data"}}),
+            e.value("medrelay_filesystem_size_bytes", {{"dir", "data"}}));
+  EXPECT_EQ(e.value("medrelay_filesystem_size_bytes", {{"dir", "access_log"}}), 0);
+  EXPECT_EQ(e.value("medrelay_ready"), 1);
+  EXPECT_EQ(certificateNotAfter("/no/such/cert.pem"), std::nullopt);
 }
 
 TEST_F(MetricsRenderTest, CountersIncrementWhereTheyAreDeclared) {
@@ -222,17 +358,20 @@ TEST_F(MetricsRenderTest, CountersIncrementWhereTheyAreDeclared) {
   w1_.turn.allocations_active[Transport::kTls].inc();
   w1_.turn.allocations_active[Transport::kTls].dec();
   w1_.turn.quota_refusals[TurnQuota::kAllocationsPerUser].inc();
-  metrics_.http().record(HttpRoute::kWhipCreate, 201, 0.004);
-  metrics_.http().record(HttpRoute::kWhipCreate, 403, 0.001);
-  metrics_.policy().joinRefused(JoinRefusal::kEarly);
-  metrics_.policy().roomCreated(RoomState::kScheduled);
-  metrics_.policy().roomStateChanged(RoomState::kScheduled, RoomState::kInConsultation);
-  metrics_.policy().participantConnected(Role::kNurse, 0.7);
-  metrics_.policy().participantDisconnected(Role::kNurse, SessionEndReason::kWindowClosed);
+  metrics_.http().record("/v1/rooms/{id}/whip", 201, 0.004);
+  metrics_.http().record("/v1/rooms/{id}/whip", 403, 0.001);
+  metrics_.policy().joinRefused(JoinRefusal::kNotYetOpen);
+  metrics_.policy().setRooms(RoomState::kInConsultation, 1);
+  metrics_.policy().onAccessRecord("participant_joined", "nurse", "");
+  metrics_.policy().onAccessRecord("participant_left", "nurse", "window-closed");
+  metrics_.policy().joinCompleted(0.7);
   metrics_.policy().consultationStarted();
-  metrics_.accessLog().recordWritten(321);
+  AccessLogMetrics::Totals totals;
+  totals.records = 1;
+  totals.bytes = 321;
+  totals.errors[AccessLogError::kFsync] = 1;
+  metrics_.accessLog().sync(totals);
   metrics_.accessLog().fsynced(0.0003);
-  metrics_.accessLog().writeError(AccessLogError::kFsync);
   metrics_.store().error(StoreError::kBusy);
 
   const Exposition e = scrape();
@@ -282,7 +421,8 @@ TEST_F(MetricsRenderTest, CountersIncrementWhereTheyAreDeclared) {
   EXPECT_EQ(e.value("medrelay_http_request_duration_seconds_count", whip), 2);
   EXPECT_NEAR(e.value("medrelay_http_request_duration_seconds_sum", whip), 0.005, 1e-9);
   EXPECT_EQ(e.value("medrelay_http_request_duration_seconds_bucket", with(whip, "le", "0.001")), 1);
-  EXPECT_EQ(e.value("medrelay_join_refusals_total", {{"reason", "early"}}), 1);
+  EXPECT_EQ(
+      e.value("medrelay_join_refusals_total", {{"reason", "not_yet_open"}, {"role", "other"}}), 1);
   EXPECT_EQ(e.value("medrelay_rooms", {{"state", "scheduled"}}), 0);
   EXPECT_EQ(e.value("medrelay_rooms", {{"state", "in_consultation"}}), 1);
   EXPECT_EQ(e.value("medrelay_participants_connected", {{"role", "nurse"}}), 0);
@@ -304,11 +444,11 @@ TEST_F(MetricsRenderTest, CountersIncrementWhereTheyAreDeclared) {
 TEST_F(MetricsRenderTest, OutOfRangeEnumsAndStatusesMapToOther) {
   w0_.media.dropped[static_cast<DropReason>(200)].inc();
   w0_.media.packets[static_cast<PacketKind>(7)][static_cast<Direction>(9)].inc();
-  metrics_.policy().joinRefused(static_cast<JoinRefusal>(99));
-  metrics_.policy().participantConnected(static_cast<Role>(42), 1);
-  metrics_.http().record(static_cast<HttpRoute>(250), 404, 0.001);
-  metrics_.http().record(HttpRoute::kHealthz, 999, 0.001);
-  metrics_.http().record(HttpRoute::kHealthz, 42, 0.001);
+  metrics_.policy().joinRefused(static_cast<JoinRefusal>(99), static_cast<Role>(77));
+  metrics_.policy().onAccessRecord("participant_joined", "surgeon", "");
+  metrics_.http().record("/no/such/template", 404, 0.001);
+  metrics_.http().record("/healthz", 999, 0.001);
+  metrics_.http().record("/healthz", 42, 0.001);
 
   const Exposition e = scrape();
   EXPECT_EQ(e.value("medrelay_media_packets_dropped_total", {{"worker", "0"}, {"reason", "other"}}),
@@ -316,7 +456,7 @@ TEST_F(MetricsRenderTest, OutOfRangeEnumsAndStatusesMapToOther) {
   EXPECT_EQ(e.value("medrelay_media_packets_total",
                     {{"worker", "0"}, {"kind", "other"}, {"direction", "other"}}),
             1);
-  EXPECT_EQ(e.value("medrelay_join_refusals_total", {{"reason", "other"}}), 1);
+  EXPECT_EQ(e.value("medrelay_join_refusals_total", {{"reason", "other"}, {"role", "other"}}), 1);
   EXPECT_EQ(e.value("medrelay_participants_connected", {{"role", "other"}}), 1);
   EXPECT_EQ(e.value("medrelay_http_requests_total",
                     {{"method", "other"}, {"route", "other"}, {"status_class", "4xx"}}),
