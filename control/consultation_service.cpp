@@ -207,6 +207,7 @@ void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done
     r.subject = inv.subject;
     r.reason = "cancelled";
     records.push_back(std::move(r));
+    if (invite_revoked_hook_) invite_revoked_hook_(inv.id);
   }
   if (was_admitted) {
     AccessRecord r = record(AccessEvent::kConsultationEnded, *room);
@@ -295,6 +296,7 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   rec.subject = invite.subject;
   rec.reason = "revoked";
   records.push_back(std::move(rec));
+  if (invite_revoked_hook_) invite_revoked_hook_(invite.id);
   answerWhenDurable<Invite>(std::move(records), std::move(invite), std::move(done));
 }
 

@@ -1,21 +1,64 @@
 #include "server/components.h"
 
+#include <memory>
+#include <string>
+
+#include "media/media_component.h"
 #include "server/control_component.h"
 #include "server/http_component.h"
 #include "server/turn_component.h"
 
 namespace medrelay::server {
+namespace {
+
+// Connects the parts once the control plane is up (its ConsultationService and Metrics exist
+// only after ControlComponent::start()): the media plane authorizes joins through the service
+// and counts into the registry's per-worker blocks; revoking an invite or cancelling a room
+// tears down its TURN allocations at once.
+class ComponentLinks : public App::Component {
+ public:
+  ComponentLinks(ControlComponent& control, media::MediaComponent& media, TurnComponent* turn)
+      : control_(control), media_(media), turn_(turn) {}
+  std::string name() const override { return "links"; }
+  Result<void> start() override {
+    auto& metrics = control_.metrics();
+    media_.setMetricsProvider(
+        [&metrics](size_t worker) { return &metrics.addWorker(std::to_string(worker)).media; });
+    media_.setConsultationService(&control_.service());
+    if (turn_ != nullptr) {
+      control_.service().setInviteRevokedHook(
+          [turn = turn_](const std::string& invite_id) { turn->revokeInvite(invite_id); });
+    }
+    return {};
+  }
+  void drain(std::chrono::milliseconds, std::function<void()> done) override { done(); }
+
+ private:
+  ControlComponent& control_;
+  media::MediaComponent& media_;
+  TurnComponent* turn_;
+};
+
+}  // namespace
 
 Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
                               net::http::Router** router) {
   (void)bootstrap;
   auto http = std::make_unique<HttpComponent>(app);
-  // Before HTTP: running when the first request comes, draining after HTTP stops accepting.
+  // Start order: control (store, access log, service), then the links that hand the service to
+  // the media plane, then HTTP, media and TURN. Drain runs in reverse, so HTTP stops accepting
+  // before the control plane ends the remaining sessions.
   auto control = std::make_unique<ControlComponent>(app, *http);
+  auto media = std::make_unique<media::MediaComponent>(app, http->router(), nullptr);
+  std::unique_ptr<TurnComponent> turn;
+  if (app.config().turn.enabled) turn = std::make_unique<TurnComponent>(app);
+  auto links = std::make_unique<ComponentLinks>(*control, *media, turn.get());
   if (router != nullptr) *router = &http->router();
   app.addComponent(std::move(control));
+  app.addComponent(std::move(links));
   app.addComponent(std::move(http));
-  if (app.config().turn.enabled) app.addComponent(std::make_unique<TurnComponent>(app));
+  app.addComponent(std::move(media));
+  if (turn) app.addComponent(std::move(turn));
   return {};
 }
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <random>
 #include <set>
 #include <thread>
@@ -61,6 +62,7 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
     }
     ::close(fds[1]);
     std::vector<uint64_t> acked;
+    std::atomic<bool> first_ack{false};
     std::thread reader([&] {
       uint64_t seq;
       size_t have = 0;
@@ -71,11 +73,18 @@ TEST(AccessLogCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
         have += static_cast<size_t>(n);
         if (have == sizeof seq) {
           acked.push_back(seq);
+          first_ack = true;
           have = 0;
         }
       }
     });
-    const int delay_ms = std::uniform_int_distribution<int>(30, 400)(rng);
+    // The kill lands at a random moment after the child is up and acknowledging (on a loaded
+    // machine the first fdatasync can take longer than the shortest delay).
+    const auto up_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!first_ack && std::chrono::steady_clock::now() < up_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const int delay_ms = std::uniform_int_distribution<int>(0, 370)(rng);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;

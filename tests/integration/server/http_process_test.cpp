@@ -72,6 +72,8 @@ class HttpProcessTest : public ::testing::Test {
     std::vector<std::string> a = {"--set", "storage.data_dir=" + dir_.str() + "/data",
                                   "--set", "http.listen=127.0.0.1:0",
                                   "--set", "media.workers=1",
+                                  "--set", "media.udp_port=0",  // tests run in parallel
+                                  "--set", "media.tcp_port=0",
                                   "--set", "turn.enabled=false",
                                   "--set", "shutdown.grace_ms=3000"};
     a.insert(a.end(), extra.begin(), extra.end());

@@ -31,9 +31,11 @@ class ServerProcessTest : public ::testing::Test {
   // Arguments for a start that touches only the temp dir.
   std::vector<std::string> startArgs(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {
-        "--set", "storage.data_dir=" + data(), "--set", "media.workers=2",
-        "--set", "http.listen=127.0.0.1:0",    "--set", "shutdown.grace_ms=3000",
-        "--set", "turn.udp_listen=127.0.0.1:0"};  // TURN is on by default: no fixed port
+        "--set", "storage.data_dir=" + data(), "--set", "media.workers=2", "--set",
+        "http.listen=127.0.0.1:0", "--set", "shutdown.grace_ms=3000", "--set",
+        "turn.udp_listen=127.0.0.1:0",  // TURN is on by default: no fixed port
+        // Media ports are bound by the media component: ephemeral, tests run in parallel.
+        "--set", "media.udp_port=0", "--set", "media.tcp_port=0"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }

@@ -1,0 +1,145 @@
+#include "media/media_component.h"
+
+#include <functional>
+
+#include "common/logging.h"
+#include "control/policy.h"
+
+namespace medrelay::media {
+
+MediaComponent::MediaComponent(server::App& app, net::http::Router& http,
+                               control::ConsultationService* service)
+    : app_(app), service_(service) {
+  registerRoutes(http);
+}
+
+MediaComponent::~MediaComponent() {
+  // stop() destroys the routers on their threads. If it never ran, the worker loops are gone
+  // already and their handles cannot be closed from here: leave them to process exit.
+  for (auto& w : workers_) (void)w.router.release();
+}
+
+void MediaComponent::setConsultationService(control::ConsultationService* service) {
+  service_ = service;
+  if (service_ && started_) service_->setTerminator(this);
+}
+
+Result<void> MediaComponent::start() {
+  if (auto r = srtpInit(); !r.ok()) return r;
+  auto cert = DtlsCertificate::generate();
+  if (!cert.ok()) return cert.error();
+  certificate_ = std::move(cert).value();
+  const auto& cfg = app_.config().media;
+  const size_t n = app_.workers().size();
+  workers_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Worker& w = workers_[i];
+    if (metricsProvider_) w.metrics = metricsProvider_(i);
+    if (!w.metrics) {
+      w.ownedMetrics = std::make_unique<metrics::MediaWorkerMetrics>();
+      w.metrics = w.ownedMetrics.get();
+    }
+    WorkerTransport::Config tc;
+    auto udp = net::SocketAddress::fromIp(
+        cfg.listen_ip, cfg.udp_port == 0 ? 0 : static_cast<uint16_t>(cfg.udp_port + i));
+    if (!udp) return makeError("config", "media.listen_ip: not an IP address");
+    tc.udp.push_back(*udp);
+    if (cfg.tcp_port != 0) {
+      auto tcp = net::SocketAddress::fromIp(cfg.listen_ip, static_cast<uint16_t>(cfg.tcp_port + i));
+      if (tcp) tc.tcp.push_back(*tcp);
+    }
+    std::weak_ptr<char> alive = alive_;
+    auto ended = [this, alive](const std::string& id, const std::string& reason) {
+      app_.control().post([this, alive, id, reason] {
+        if (!alive.expired()) onWorkerSessionEnded(id, reason);
+      });
+    };
+    Result<void> created;
+    app_.workers().runSync(i, [&] {
+      auto r = Router::create(app_.workers().worker(i), tc, certificate_, *w.metrics, ended);
+      if (!r.ok()) {
+        created = r.error();
+        return;
+      }
+      w.router = std::move(r).value();
+      w.udpPort = w.router->transport().udpSocket(0).localAddress().port();
+      if (w.router->transport().tcpListenerCount() > 0) {
+        w.tcpPort = w.router->transport().tcpListener(0).localAddress().port();
+      }
+    });
+    if (!created.ok()) return created;
+  }
+  if (service_) service_->setTerminator(this);
+  started_ = true;
+  MR_LOG_INFO(log::get("main"), "media: {} workers, udp from port {}", n,
+              workers_.empty() ? 0 : workers_[0].udpPort);
+  return {};
+}
+
+void MediaComponent::drain(std::chrono::milliseconds /*grace*/, std::function<void()> done) {
+  draining_ = true;
+  done();
+}
+
+void MediaComponent::stop() {
+  if (service_) service_->setTerminator(nullptr);
+  if (service_) {
+    for (auto& [room, id] : roomWatches_) service_->events().unsubscribe(id);
+  }
+  roomWatches_.clear();
+  sessions_.clear();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    app_.workers().runSync(i, [&] { workers_[i].router.reset(); });
+  }
+  started_ = false;
+}
+
+uint16_t MediaComponent::udpPort(size_t worker) const {
+  return workers_.at(worker).udpPort;
+}
+
+size_t MediaComponent::workerFor(const std::string& roomId) const {
+  return workers_.empty() ? 0 : std::hash<std::string>{}(roomId) % workers_.size();
+}
+
+void MediaComponent::inspect(size_t worker, const std::function<void(Router&)>& fn) {
+  app_.workers().runSync(worker, [&] {
+    if (workers_.at(worker).router) fn(*workers_[worker].router);
+  });
+}
+
+void MediaComponent::endSession(const std::string& sessionId, std::string_view reason) {
+  auto it = sessions_.find(sessionId);
+  if (it == sessions_.end()) return;
+  const size_t w = it->second.worker;
+  sessions_.erase(it);
+  MR_LOG_INFO(log::get("policy"), "media: ending session {} ({})", sessionId, reason);
+  // Posted at once: media stops within one loop iteration of the worker (brief rule 7).
+  app_.workers().postTo(w, [this, w, sessionId] {
+    if (workers_[w].router) workers_[w].router->closeSession(sessionId);
+  });
+}
+
+void MediaComponent::onWorkerSessionEnded(const std::string& sessionId, const std::string& reason) {
+  auto it = sessions_.find(sessionId);
+  if (it == sessions_.end()) return;  // the control plane ended it first
+  sessions_.erase(it);
+  MR_LOG_INFO(log::get("ice"), "media: session {} lost its transport ({})", sessionId, reason);
+  if (service_) service_->sessionEnded(sessionId, "consent-timeout", [](Result<void>) {});
+}
+
+void MediaComponent::watchRoom(const std::string& roomId) {
+  if (!service_ || roomWatches_.count(roomId)) return;
+  const size_t w = workerFor(roomId);
+  std::weak_ptr<char> alive = alive_;
+  roomWatches_[roomId] = service_->events().subscribe(
+      roomId, control::Audience::kBackend, [this, alive, roomId, w](const nlohmann::json& ev) {
+        if (alive.expired() || ev.value("type", "") != "admitted") return;
+        // Held subscriptions start flowing (policy rule 6).
+        app_.workers().postTo(w, [this, roomId, w] {
+          if (workers_[w].router) workers_[w].router->setAdmitted(roomId, true);
+        });
+      });
+}
+
+}  // namespace medrelay::media

@@ -1,0 +1,121 @@
+#include "media/participant_session.h"
+
+#include <openssl/rand.h>
+
+#include "media/room.h"
+
+namespace medrelay::media {
+namespace {
+
+template <typename T>
+T randomValue() {
+  T v{};
+  RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v);
+  return v;
+}
+
+}  // namespace
+
+ParticipantSession::ParticipantSession(WorkerContext& ctx, Room& room, SessionSpec spec)
+    : ctx_(ctx),
+      room_(room),
+      spec_(std::move(spec)),
+      transport_(ctx.dispatcher, ctx.transport, ctx.dtls, ctx.metrics, *this, spec_.transport) {
+  for (const sdp::NegotiatedMedia& m : spec_.negotiated.media) {
+    if (!m.accepted || m.payloadType < 0) continue;
+    if (m.kind != sdp::MediaKind::kAudio && m.kind != sdp::MediaKind::kVideo) continue;
+    if (spec_.publish) {
+      if (m.direction != sdp::Direction::kRecvOnly && m.direction != sdp::Direction::kSendRecv) {
+        continue;
+      }
+      auto p = std::make_unique<Producer>();
+      p->owner = this;
+      p->kind = m.kind;
+      p->codec = m.codec;
+      p->payloadType = static_cast<uint8_t>(m.payloadType);
+      p->clockRate = m.clockRate;
+      p->ext = m.extensions;
+      if (!m.remoteSsrcs.empty()) p->ssrc = m.remoteSsrcs.front();
+      for (const auto& [primary, rtx] : m.remoteRtxSsrcs) {
+        if (primary == p->ssrc) p->rtxSsrc = rtx;
+      }
+      p->rtxPayloadType = m.rtxPayloadType.value_or(-1);
+      producers_.push_back(std::move(p));
+    } else if (m.sendTrack) {
+      auto c =
+          std::make_unique<Consumer>(randomValue<uint16_t>() & 0x7fff, randomValue<uint32_t>());
+      c->owner = this;
+      c->kind = m.kind;
+      c->codec = m.codec;
+      c->payloadType = static_cast<uint8_t>(m.payloadType);
+      c->clockRate = m.clockRate;
+      c->ssrc = m.sendTrack->ssrc;
+      c->rtxSsrc = m.sendTrack->rtxSsrc;
+      c->rtxPayloadType = m.rtxPayloadType.value_or(-1);
+      c->ext = m.extensions;
+      c->rtxSequence = randomValue<uint16_t>();
+      if (m.kind == sdp::MediaKind::kVideo) c->rtx = std::make_unique<RtxBuffer>();
+      consumers_.push_back(std::move(c));
+    }
+  }
+}
+
+Producer* ParticipantSession::findProducer(uint32_t ssrc, uint8_t payloadType, bool& isRtx) {
+  isRtx = false;
+  for (auto& p : producers_) {
+    if (p->ssrc == ssrc && ssrc != 0) return p.get();
+    if (p->rtxSsrc == ssrc && ssrc != 0) {
+      isRtx = true;
+      return p.get();
+    }
+  }
+  // No SSRC announced (or a new one after the publisher restarted its encoder): learn it from
+  // the payload type, which is unique per m= section in a bundle (RFC 8843 §9.1).
+  for (auto& p : producers_) {
+    if (p->payloadType == payloadType) {
+      p->ssrc = ssrc;
+      p->seqUnwrapper.reset();
+      p->highestSeq = -1;
+      if (p->keyframePending && !p->consumers.empty()) room_.onConnected(*this);
+      return p.get();
+    }
+    if (p->rtxPayloadType >= 0 && p->rtxPayloadType == payloadType && p->ssrc != 0) {
+      p->rtxSsrc = ssrc;
+      isRtx = true;
+      return p.get();
+    }
+  }
+  return nullptr;
+}
+
+Consumer* ParticipantSession::findConsumer(uint32_t ssrc) {
+  for (auto& c : consumers_) {
+    if (c->ssrc == ssrc || (c->rtxSsrc != 0 && c->rtxSsrc == ssrc)) return c.get();
+  }
+  return consumers_.size() == 1 ? consumers_.front().get() : nullptr;
+}
+
+void ParticipantSession::onTransportConnected() {
+  room_.onConnected(*this);
+}
+
+void ParticipantSession::onTransportRtp(uint8_t* data, size_t len) {
+  if (!spec_.publish) {
+    ctx_.metrics.dropped[metrics::DropReason::kUnknownSsrc].inc();  // subscribers send no media
+    return;
+  }
+  room_.onRtp(*this, data, len);
+}
+
+void ParticipantSession::onTransportRtcp(uint8_t* data, size_t len) {
+  room_.onRtcp(*this, data, len);
+}
+
+void ParticipantSession::onTransportFailed(std::string_view reason) {
+  if (ended_) return;
+  ended_ = true;
+  endReason_ = std::string(reason);
+  room_.onFailed(*this, reason);
+}
+
+}  // namespace medrelay::media

@@ -1,0 +1,135 @@
+#pragma once
+// One WHIP (publish) or WHEP (subscribe) session on a media worker: its WebRtcTransport and the
+// Producers (tracks it publishes) or Consumers (tracks it receives) of its Room (docs/media.md).
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/consultation.h"
+#include "media/rtp/rtp_sequence.h"
+#include "media/rtx_buffer.h"
+#include "media/sdp/negotiator.h"
+#include "media/webrtc_transport.h"
+
+namespace medrelay::media {
+
+class Room;
+class ParticipantSession;
+struct Consumer;
+
+// What every session of one worker shares.
+struct WorkerContext {
+  net::Dispatcher& dispatcher;
+  WorkerTransport& transport;
+  DtlsContext& dtls;
+  metrics::MediaWorkerMetrics& metrics;
+  // Per-packet scratch (one thread): a forwarded copy plus room for the SRTP trailer.
+  std::array<uint8_t, 4096 + WebRtcTransport::kMaxTrailer> scratch{};
+  std::array<uint8_t, 4096 + WebRtcTransport::kMaxTrailer> rtxScratch{};
+  std::array<uint8_t, 1500> rtcpScratch{};
+  uint64_t nowMs() { return dispatcher.nowMs(); }
+};
+
+// A track a publisher sends us (one m= section of its offer).
+struct Producer {
+  ParticipantSession* owner = nullptr;
+  sdp::MediaKind kind = sdp::MediaKind::kAudio;
+  sdp::Codec codec = sdp::Codec::kNone;
+  uint8_t payloadType = 0;
+  uint32_t clockRate = 90000;
+  uint32_t ssrc = 0;  // 0 until announced or learned from the payload type
+  uint32_t rtxSsrc = 0;
+  int rtxPayloadType = -1;
+  sdp::HeaderExtensionIds ext;
+  std::vector<Consumer*> consumers;
+  // Receive side (RR, NACK, REMB).
+  SeqNumUnwrapper seqUnwrapper;
+  int64_t highestSeq = -1;
+  uint64_t packets = 0;
+  uint64_t bytesSinceTick = 0;
+  uint32_t lastSrMiddle = 0;  // middle 32 bits of the last SR's NTP time (RFC 3550 §6.4.1)
+  uint64_t lastSrMs = 0;
+  uint64_t lastKeyframeRequestMs = 0;
+  bool keyframePending = false;  // requested before the SSRC was known
+};
+
+// A track a subscriber receives from one Producer (one m= section of its offer).
+struct Consumer {
+  ParticipantSession* owner = nullptr;
+  sdp::MediaKind kind = sdp::MediaKind::kAudio;
+  sdp::Codec codec = sdp::Codec::kNone;
+  uint8_t payloadType = 0;
+  uint32_t ssrc = 0;
+  uint32_t rtxSsrc = 0;
+  int rtxPayloadType = -1;
+  uint32_t clockRate = 90000;
+  sdp::HeaderExtensionIds ext;
+  std::array<uint8_t, 256> extMap{};  // producer's extension id → ours (0 erases)
+  Producer* producer = nullptr;
+  bool allowed = false;         // control::canReceive (waiting room)
+  bool started = false;         // a packet was forwarded since the last (re)bind
+  bool waitingKeyframe = true;  // video: no keyframe forwarded since the last (re)bind
+  RtpSeqTsRewriter rewriter;
+  uint16_t rtxSequence = 0;
+  std::unique_ptr<RtxBuffer> rtx;  // video only
+  uint32_t lastInTs = 0;
+  uint32_t lastOutTs = 0;
+  uint64_t lastPacketMs = 0;
+  uint64_t packets = 0;
+  uint64_t octets = 0;
+  Consumer(uint16_t seq, uint32_t ts) : rewriter(seq, ts) {}
+};
+
+struct SessionSpec {
+  std::string sessionId;
+  std::string roomId;
+  std::string inviteId;
+  control::Role role = control::Role::kPatient;
+  bool publish = true;
+  // Subscribe: whose media (an invite id, else the first publisher with this role).
+  std::string targetInvite;
+  std::optional<control::Role> targetRole;
+  WebRtcTransport::Params transport;
+  sdp::NegotiatedSession negotiated;
+};
+
+class ParticipantSession final : public WebRtcTransport::Listener {
+ public:
+  ParticipantSession(WorkerContext& ctx, Room& room, SessionSpec spec);
+  Result<void> start() { return transport_.start(); }
+  void close() { transport_.close(); }
+
+  const SessionSpec& spec() const { return spec_; }
+  const std::string& id() const { return spec_.sessionId; }
+  bool publishes() const { return spec_.publish; }
+  WebRtcTransport& transport() { return transport_; }
+  std::vector<std::unique_ptr<Producer>>& producers() { return producers_; }
+  std::vector<std::unique_ptr<Consumer>>& consumers() { return consumers_; }
+  bool ended() const { return ended_; }
+  const std::string& endReason() const { return endReason_; }
+
+  // The producer an incoming packet belongs to (primary or RTX SSRC); learns SSRCs from the
+  // payload type when the offer announced none. isRtx tells which.
+  Producer* findProducer(uint32_t ssrc, uint8_t payloadType, bool& isRtx);
+  Consumer* findConsumer(uint32_t ssrc);
+
+  // WebRtcTransport::Listener
+  void onTransportConnected() override;
+  void onTransportRtp(uint8_t* data, size_t len) override;
+  void onTransportRtcp(uint8_t* data, size_t len) override;
+  void onTransportFailed(std::string_view reason) override;
+
+ private:
+  WorkerContext& ctx_;
+  Room& room_;
+  SessionSpec spec_;
+  WebRtcTransport transport_;
+  std::vector<std::unique_ptr<Producer>> producers_;
+  std::vector<std::unique_ptr<Consumer>> consumers_;
+  bool ended_ = false;
+  std::string endReason_;
+};
+
+}  // namespace medrelay::media

@@ -1,0 +1,417 @@
+#include "media/room.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "control/policy.h"
+#include "media/rtp/rtcp_packet.h"
+#include "media/rtp/rtp_codecs.h"
+#include "media/rtp/rtp_packet.h"
+
+namespace medrelay::media {
+namespace {
+
+using metrics::DropReason;
+using MDir = metrics::Direction;
+
+constexpr uint64_t kRtxMaxAgeMs = 1000;
+constexpr int64_t kMaxNackGap = 32;
+
+uint64_t rembEstimate(uint64_t bitsPerSecond) {
+  // Receive rate plus head-room, so a sender keeps ramping up (no delay-based estimate here).
+  const uint64_t target = bitsPerSecond + bitsPerSecond / 2 + 150'000;
+  return std::clamp<uint64_t>(target, 300'000, 2'500'000);
+}
+
+}  // namespace
+
+Room::Room(std::string id, WorkerContext& ctx, Callbacks& callbacks, bool admitted)
+    : id_(std::move(id)), ctx_(ctx), callbacks_(callbacks), admitted_(admitted) {}
+
+void Room::addSession(ParticipantSession& session) {
+  sessions_.push_back(&session);
+  bindAll();
+}
+
+void Room::removeSession(ParticipantSession& session) {
+  for (auto& p : session.producers()) {
+    for (Consumer* c : p->consumers) c->producer = nullptr;
+    p->consumers.clear();
+  }
+  for (auto& c : session.consumers()) {
+    if (c->producer) std::erase(c->producer->consumers, c.get());
+    c->producer = nullptr;
+  }
+  std::erase(sessions_, &session);
+  bindAll();
+}
+
+void Room::setAdmitted(bool admitted) {
+  admitted_ = admitted;
+  bindAll();
+}
+
+// Re-evaluates which producer each consumer receives and whether policy lets it (waiting room).
+void Room::bindAll() {
+  for (ParticipantSession* s : sessions_) {
+    if (s->publishes()) continue;
+    for (auto& c : s->consumers()) bind(*s, *c);
+  }
+}
+
+void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
+  const SessionSpec& sub = subscriber.spec();
+  ParticipantSession* publisher = nullptr;
+  for (ParticipantSession* s : sessions_) {
+    if (!s->publishes() || s->ended()) continue;
+    const SessionSpec& pub = s->spec();
+    const bool match = !sub.targetInvite.empty() ? pub.inviteId == sub.targetInvite
+                                                 : (sub.targetRole && pub.role == *sub.targetRole);
+    if (match) publisher = s;  // the newest publish session of that participant wins
+  }
+  Producer* producer = nullptr;
+  bool allowed = false;
+  if (publisher) {
+    for (auto& p : publisher->producers()) {
+      if (p->kind == consumer.kind && p->codec == consumer.codec) producer = p.get();
+    }
+    control::Room room;
+    room.id = id_;
+    room.admitted_us = admitted_ ? 1 : 0;
+    control::Invite subInvite;
+    subInvite.id = sub.inviteId;
+    subInvite.room_id = id_;
+    subInvite.role = sub.role;
+    control::Invite pubInvite;
+    pubInvite.id = publisher->spec().inviteId;
+    pubInvite.room_id = id_;
+    pubInvite.role = publisher->spec().role;
+    allowed = control::canReceive(room, subInvite, pubInvite);
+  }
+  if (producer != consumer.producer) {
+    if (consumer.producer) std::erase(consumer.producer->consumers, &consumer);
+    consumer.producer = producer;
+    if (producer) {
+      producer->consumers.push_back(&consumer);
+      consumer.extMap.fill(0);
+      if (producer->ext.audioLevel && consumer.ext.audioLevel) {
+        consumer.extMap[producer->ext.audioLevel] = consumer.ext.audioLevel;
+      }
+    }
+    consumer.waitingKeyframe = true;
+    if (consumer.started) {
+      // Continuity across a producer's restart (RtpSeqTsRewriter::switchSource): leave a gap of
+      // the elapsed time on the consumer's clock.
+      const uint64_t elapsed = ctx_.nowMs() - consumer.lastPacketMs;
+      consumer.rewriter.switchSource(
+          std::max<uint32_t>(1, static_cast<uint32_t>(elapsed * consumer.clockRate / 1000)));
+      consumer.started = false;
+    }
+  }
+  const bool becameAllowed = allowed && !consumer.allowed;
+  if (becameAllowed) consumer.waitingKeyframe = true;
+  consumer.allowed = allowed;
+  if (producer && allowed && (becameAllowed || !consumer.started) &&
+      consumer.kind == sdp::MediaKind::kVideo && subscriber.transport().connected()) {
+    requestKeyframe(*producer, false);
+  }
+}
+
+void Room::onConnected(ParticipantSession& session) {
+  // A consumer starts: ask its producer for a keyframe so the first frame decodes at once.
+  for (auto& c : session.consumers()) {
+    if (c->producer && c->allowed && c->kind == sdp::MediaKind::kVideo) {
+      requestKeyframe(*c->producer, false);
+    }
+  }
+  for (auto& p : session.producers()) {
+    if (p->kind == sdp::MediaKind::kVideo && !p->consumers.empty()) requestKeyframe(*p, false);
+  }
+}
+
+void Room::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
+  auto packet = RtpPacket::parse({data, len});
+  if (!packet) {
+    ctx_.metrics.dropped[DropReason::kMalformed].inc();
+    return;
+  }
+  bool isRtx = false;
+  Producer* producer = from.findProducer(packet->ssrc(), packet->payloadType(), isRtx);
+  if (!producer) {
+    ctx_.metrics.dropped[DropReason::kUnknownSsrc].inc();
+    return;
+  }
+  const uint8_t* fwd = data;
+  size_t fwdLen = len;
+  if (isRtx) {
+    auto n = recoverFromRtx(*packet, producer->payloadType, producer->ssrc,
+                            {ctx_.rtxScratch.data(), ctx_.rtxScratch.size()});
+    if (!n) {
+      ctx_.metrics.dropped[DropReason::kMalformed].inc();
+      return;
+    }
+    if (*n <= kRtpHeaderSize) return;  // RTX padding probe: nothing to forward
+    fwd = ctx_.rtxScratch.data();
+    fwdLen = *n;
+    auto original = RtpPacket::parse({ctx_.rtxScratch.data(), *n});
+    if (!original) return;
+    onProducerPacket(*producer, original->sequenceNumber(), fwdLen);
+  } else {
+    onProducerPacket(*producer, packet->sequenceNumber(), len);
+  }
+  for (Consumer* c : producer->consumers) forward(*producer, *c, fwd, fwdLen);
+}
+
+void Room::onProducerPacket(Producer& producer, uint16_t seq, size_t len) {
+  ++producer.packets;
+  producer.bytesSinceTick += len;
+  const int64_t u = producer.seqUnwrapper.peek(seq);
+  if (producer.highestSeq >= 0 && u > producer.highestSeq + 1 &&
+      u - producer.highestSeq <= kMaxNackGap && producer.kind == sdp::MediaKind::kVideo) {
+    // Loss towards us (RFC 4585 §6.2.1): ask the publisher at once for the gap.
+    std::array<uint16_t, kMaxNackGap> lost{};
+    size_t n = 0;
+    for (int64_t s = producer.highestSeq + 1; s < u && n < lost.size(); ++s) {
+      lost[n++] = static_cast<uint16_t>(s);
+    }
+    auto w = rtcp::writeNack({ctx_.rtcpScratch.data(), ctx_.rtcpScratch.size() - 64}, kRelaySsrc,
+                             producer.ssrc, {lost.data(), n});
+    if (w && producer.owner->transport().sendRtcp(ctx_.rtcpScratch.data(), *w,
+                                                  ctx_.rtcpScratch.size())) {
+      ctx_.metrics.nacks[MDir::kOut].inc();
+    }
+  }
+  if (u > producer.highestSeq) {
+    producer.seqUnwrapper.unwrap(seq);
+    producer.highestSeq = u;
+  }
+}
+
+void Room::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t len) {
+  if (!c.allowed || !c.owner->transport().connected()) {
+    ctx_.metrics.dropped[DropReason::kNotConnected].inc();
+    return;
+  }
+  const uint64_t t0 = uv_hrtime();
+  uint8_t* buf = ctx_.scratch.data();
+  if (len + WebRtcTransport::kMaxTrailer > ctx_.scratch.size()) {
+    ctx_.metrics.dropped[DropReason::kTooLarge].inc();
+    return;
+  }
+  std::memcpy(buf, data, len);
+  auto packet = RtpPacket::parse({buf, len});
+  if (!packet) return;
+  auto out = c.rewriter.rewrite(packet->sequenceNumber(), packet->timestamp());
+  if (!out) {
+    ctx_.metrics.dropped[DropReason::kOther].inc();  // older than the current source's start
+    return;
+  }
+  c.lastInTs = packet->timestamp();
+  c.lastOutTs = out->timestamp;
+  packet->setSsrc(c.ssrc);
+  packet->setPayloadType(c.payloadType);
+  packet->setSequenceNumber(out->sequence);
+  packet->setTimestamp(out->timestamp);
+  if (packet->extensionForm() == ExtensionForm::kOneByte ||
+      packet->extensionForm() == ExtensionForm::kTwoByte) {
+    if (!packet->remapExtensionIds(c.extMap)) {
+      ctx_.metrics.dropped[DropReason::kMalformed].inc();
+      return;
+    }
+  }
+  if (c.waitingKeyframe && c.kind == sdp::MediaKind::kVideo) {
+    const auto payload = packet->payload();
+    bool key = false;
+    if (c.codec == sdp::Codec::kVp8) {
+      auto d = parseVp8Descriptor(payload);
+      key = d && d->keyframe;
+    } else if (c.codec == sdp::Codec::kH264) {
+      key = h264IsKeyframe(payload);
+    } else {
+      key = true;  // no cheap keyframe test for this codec
+    }
+    if (key) c.waitingKeyframe = false;
+  }
+  if (c.rtx) c.rtx->store(out->sequence, {buf, len}, ctx_.nowMs());
+  c.started = true;
+  c.lastPacketMs = ctx_.nowMs();
+  ++c.packets;
+  c.octets += packet->payload().size();
+  (void)producer;
+  if (c.owner->transport().sendRtp(buf, len, ctx_.scratch.size())) {
+    ctx_.metrics.forwarded(uv_hrtime() - t0);
+  }
+}
+
+void Room::requestKeyframe(Producer& producer, bool fir) {
+  const uint64_t now = ctx_.nowMs();
+  if (producer.ssrc == 0) {
+    producer.keyframePending = true;
+    return;
+  }
+  if (producer.lastKeyframeRequestMs != 0 &&
+      now - producer.lastKeyframeRequestMs < kKeyframeThrottleMs) {
+    return;
+  }
+  auto& out = ctx_.rtcpScratch;
+  // PLI (RFC 4585 §6.3.1) unless only FIR was negotiated (RFC 5104 §4.3.1).
+  auto w = fir ? rtcp::writeFir({out.data(), out.size() - 64}, kRelaySsrc, producer.ssrc,
+                                static_cast<uint8_t>(now / 100))
+               : rtcp::writePli({out.data(), out.size() - 64}, kRelaySsrc, producer.ssrc);
+  if (!w) return;
+  if (producer.owner->transport().sendRtcp(out.data(), *w, out.size())) {
+    producer.lastKeyframeRequestMs = now;
+    producer.keyframePending = false;
+    ctx_.metrics
+        .keyframe_requests[fir ? metrics::KeyframeRequest::kFir : metrics::KeyframeRequest::kPli]
+                          [MDir::kOut]
+        .inc();
+  }
+}
+
+void Room::onRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
+  if (from.publishes()) {
+    onProducerRtcp(from, data, len);
+  } else {
+    onConsumerRtcp(from, data, len);
+  }
+}
+
+void Room::onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
+  auto compound = rtcp::Compound::parse({data, len});
+  if (!compound) {
+    ctx_.metrics.dropped[DropReason::kMalformed].inc();
+    return;
+  }
+  for (const rtcp::Item item : *compound) {
+    if (item.type() != rtcp::type::kSr) continue;
+    auto report = rtcp::Report::parse(item);
+    if (!report) continue;
+    auto info = report->senderInfo();
+    if (!info) continue;
+    bool isRtx = false;
+    Producer* p = from.findProducer(info->ssrc, 255, isRtx);
+    if (!p || isRtx) continue;
+    p->lastSrMiddle = static_cast<uint32_t>(info->ntp >> 16);
+    p->lastSrMs = ctx_.nowMs();
+    // A sender report per consumer in its own SSRC and timestamp space (RFC 3550 §6.4.1).
+    for (Consumer* c : p->consumers) {
+      if (!c->allowed || !c->started || !c->owner->transport().connected()) continue;
+      rtcp::SenderInfo si;
+      si.ssrc = c->ssrc;
+      si.ntp = info->ntp;
+      si.rtpTimestamp = info->rtpTimestamp + (c->lastOutTs - c->lastInTs);
+      si.packetCount = static_cast<uint32_t>(c->packets);
+      si.octetCount = static_cast<uint32_t>(c->octets);
+      auto& out = ctx_.rtcpScratch;
+      auto w = rtcp::writeSenderReport({out.data(), out.size() - 64}, si, {});
+      if (w) c->owner->transport().sendRtcp(out.data(), *w, out.size());
+    }
+  }
+}
+
+void Room::onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
+  auto compound = rtcp::Compound::parse({data, len});
+  if (!compound) {
+    ctx_.metrics.dropped[DropReason::kMalformed].inc();
+    return;
+  }
+  for (const rtcp::Item item : *compound) {
+    if (item.type() != rtcp::type::kRtpfb && item.type() != rtcp::type::kPsfb) continue;
+    auto fb = rtcp::Feedback::parse(item);
+    if (!fb) continue;
+    Consumer* c = from.findConsumer(fb->mediaSsrc());
+    if (item.type() == rtcp::type::kPsfb &&
+        (fb->fmt() == rtcp::fmt::kPli || fb->fmt() == rtcp::fmt::kFir)) {
+      const bool fir = fb->fmt() == rtcp::fmt::kFir;
+      if (fir) {
+        auto f = rtcp::Fir::parse(*fb);
+        if (f && f->entryCount() > 0) c = from.findConsumer(f->entry(0).ssrc);
+      }
+      ctx_.metrics
+          .keyframe_requests[fir ? metrics::KeyframeRequest::kFir : metrics::KeyframeRequest::kPli]
+                            [MDir::kIn]
+          .inc();
+      if (c && c->producer && c->allowed) requestKeyframe(*c->producer, false);
+    } else if (item.type() == rtcp::type::kRtpfb && fb->fmt() == rtcp::fmt::kNack) {
+      auto nack = rtcp::Nack::parse(*fb);
+      if (!nack || !c) continue;
+      ctx_.metrics.nacks[MDir::kIn].inc();
+      std::array<uint16_t, 17 * 16> lost{};
+      const size_t n = std::min(nack->lostSequences(lost), lost.size());
+      for (size_t i = 0; i < n; ++i) retransmit(*c, lost[i]);
+    }
+    // REMB and transport-cc from subscribers: the relay does no per-consumer rate adaptation.
+  }
+}
+
+void Room::retransmit(Consumer& c, uint16_t seq) {
+  if (!c.rtx || !c.owner->transport().connected()) return;
+  auto stored = c.rtx->find(seq, ctx_.nowMs(), kRtxMaxAgeMs);
+  if (stored.empty()) {
+    ctx_.metrics.dropped[DropReason::kOther].inc();
+    return;
+  }
+  uint8_t* buf = ctx_.rtxScratch.data();
+  size_t len = 0;
+  if (c.rtxPayloadType >= 0 && c.rtxSsrc != 0) {
+    std::memcpy(ctx_.scratch.data(), stored.data(), stored.size());
+    auto original = RtpPacket::parse({ctx_.scratch.data(), stored.size()});
+    if (!original) return;
+    auto n = buildRtx(*original, static_cast<uint8_t>(c.rtxPayloadType), c.rtxSsrc, c.rtxSequence++,
+                      {buf, ctx_.rtxScratch.size() - WebRtcTransport::kMaxTrailer});
+    if (!n) return;
+    len = *n;
+  } else {
+    std::memcpy(buf, stored.data(), stored.size());  // RFC 4585 without RTX: resend as is
+    len = stored.size();
+  }
+  if (c.owner->transport().sendRtp(buf, len, ctx_.rtxScratch.size())) {
+    ctx_.metrics.retransmissions.inc();
+  }
+}
+
+void Room::tick() {
+  const uint64_t now = ctx_.nowMs();
+  // A video consumer that has not seen a keyframe yet asks again (the first PLI may have gone
+  // to an encoder that had not started).
+  for (ParticipantSession* s : sessions_) {
+    if (s->publishes() || !s->transport().connected()) continue;
+    for (auto& c : s->consumers()) {
+      if (c->waitingKeyframe && c->allowed && c->producer && c->kind == sdp::MediaKind::kVideo) {
+        requestKeyframe(*c->producer, false);
+      }
+    }
+  }
+  for (ParticipantSession* s : sessions_) {
+    if (!s->publishes() || !s->transport().connected()) continue;
+    std::array<rtcp::ReportBlock, 4> blocks{};
+    std::array<uint32_t, 4> ssrcs{};
+    size_t n = 0;
+    uint64_t bits = 0;
+    for (auto& p : s->producers()) {
+      if (p->ssrc == 0 || n == blocks.size()) continue;
+      rtcp::ReportBlock& b = blocks[n];
+      b.ssrc = p->ssrc;
+      b.highestSequence = static_cast<uint32_t>(std::max<int64_t>(p->highestSeq, 0));
+      b.lastSr = p->lastSrMiddle;
+      b.delaySinceLastSr =
+          p->lastSrMs ? static_cast<uint32_t>((now - p->lastSrMs) * 65536 / 1000) : 0;
+      ssrcs[n++] = p->ssrc;
+      bits += p->bytesSinceTick * 8;
+      p->bytesSinceTick = 0;
+      if (p->keyframePending) requestKeyframe(*p, false);
+    }
+    if (n == 0) continue;
+    auto& out = ctx_.rtcpScratch;
+    auto rr =
+        rtcp::writeReceiverReport({out.data(), out.size() - 64}, kRelaySsrc, {blocks.data(), n});
+    if (!rr) continue;
+    // REMB (draft-alvestrand-rmcat-remb-03) from the receive rate, so senders ramp video up.
+    auto remb = rtcp::writeRemb({out.data() + *rr, out.size() - 64 - *rr}, kRelaySsrc,
+                                rembEstimate(bits), {ssrcs.data(), n});
+    s->transport().sendRtcp(out.data(), *rr + (remb ? *remb : 0), out.size());
+  }
+}
+
+}  // namespace medrelay::media

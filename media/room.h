@@ -1,0 +1,63 @@
+#pragma once
+// A room's forwarding on its media worker (the router of docs/media.md): publish sessions bring
+// Producers, subscribe sessions bring Consumers bound to one publisher's producers. An RTP packet
+// is decrypted once, then copied, rewritten (SSRC, payload type, sequence, timestamp, extension
+// ids) and encrypted per consumer. RTCP: PLI/FIR from consumers go to the producer (throttled),
+// NACKs are answered from the consumer's RtxBuffer, SRs are rewritten per consumer; towards
+// publishers the room sends RR + REMB once a second and NACKs gaps at once. All on one thread.
+#include <string>
+#include <vector>
+
+#include "media/participant_session.h"
+
+namespace medrelay::media {
+
+class Room {
+ public:
+  class Callbacks {
+   public:
+    virtual ~Callbacks() = default;
+    // The session's transport is gone (consent lost, DTLS failed); the owner removes it later.
+    virtual void onSessionFailed(ParticipantSession& session, std::string_view reason) = 0;
+  };
+  static constexpr uint64_t kKeyframeThrottleMs = 300;
+  static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
+
+  Room(std::string id, WorkerContext& ctx, Callbacks& callbacks, bool admitted);
+  const std::string& id() const { return id_; }
+  bool admitted() const { return admitted_; }
+  bool empty() const { return sessions_.empty(); }
+
+  // Control path (posted from the control thread).
+  void addSession(ParticipantSession& session);
+  void removeSession(ParticipantSession& session);
+  void setAdmitted(bool admitted);
+  // Once a second: receiver reports and REMB to publishers.
+  void tick();
+
+  // Packet path.
+  void onRtp(ParticipantSession& from, uint8_t* data, size_t len);
+  void onRtcp(ParticipantSession& from, uint8_t* data, size_t len);
+  void onConnected(ParticipantSession& session);
+  void onFailed(ParticipantSession& session, std::string_view reason) {
+    callbacks_.onSessionFailed(session, reason);
+  }
+
+ private:
+  void bindAll();
+  void bind(ParticipantSession& subscriber, Consumer& consumer);
+  void forward(Producer& producer, Consumer& consumer, const uint8_t* data, size_t len);
+  void requestKeyframe(Producer& producer, bool fir);
+  void onProducerPacket(Producer& producer, uint16_t seq, size_t len);
+  void onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
+  void onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
+  void retransmit(Consumer& consumer, uint16_t seq);
+
+  std::string id_;
+  WorkerContext& ctx_;
+  Callbacks& callbacks_;
+  bool admitted_ = false;
+  std::vector<ParticipantSession*> sessions_;
+};
+
+}  // namespace medrelay::media

@@ -1,0 +1,221 @@
+#include "media/webrtc_transport.h"
+
+#include "common/logging.h"
+
+namespace medrelay::media {
+namespace {
+
+using metrics::DropReason;
+using MDir = metrics::Direction;
+
+metrics::SrtpError srtpLabel(SrtpError e) {
+  switch (e) {
+    case SrtpError::kAuthFail:
+      return metrics::SrtpError::kAuth;
+    case SrtpError::kReplayFail:
+      return metrics::SrtpError::kReplay;
+    default:
+      return metrics::SrtpError::kOther;
+  }
+}
+
+metrics::DtlsFailure dtlsLabel(DtlsFailure f) {
+  switch (f) {
+    case DtlsFailure::kTimeout:
+      return metrics::DtlsFailure::kTimeout;
+    case DtlsFailure::kFingerprintMismatch:
+      return metrics::DtlsFailure::kFingerprint;
+    case DtlsFailure::kNoSrtpProfile:
+      return metrics::DtlsFailure::kSrtpProfile;
+    case DtlsFailure::kAlertReceived:
+      return metrics::DtlsFailure::kAlert;
+    default:
+      return metrics::DtlsFailure::kOther;
+  }
+}
+
+}  // namespace
+
+WebRtcTransport::WebRtcTransport(net::Dispatcher& dispatcher, WorkerTransport& transport,
+                                 DtlsContext& dtls, metrics::MediaWorkerMetrics& metrics,
+                                 Listener& listener, Params params)
+    : transport_(transport),
+      metrics_(metrics),
+      listener_(listener),
+      params_(std::move(params)),
+      ice_(dispatcher, *this, params_.ice),
+      dtls_(dispatcher, dtls, *this) {
+  ice_.setLocalCredentials(params_.localUfrag, params_.localPassword);
+  ice_.setRemoteCredentials(params_.remoteUfrag, params_.remotePassword);
+  dtls_.setRemoteFingerprint(params_.remoteFingerprint);
+}
+
+WebRtcTransport::~WebRtcTransport() {
+  close();
+}
+
+Result<void> WebRtcTransport::start() {
+  if (auto r = transport_.addSession(ice_, *this); !r.ok()) return r;
+  registered_ = true;
+  if (params_.dtlsRole == DtlsRole::kServer) {
+    dtlsStarted_ = true;
+    return dtls_.start(DtlsRole::kServer);
+  }
+  return {};  // DTLS client: the ClientHello goes out once ICE has a selected pair
+}
+
+void WebRtcTransport::close() {
+  if (registered_) {
+    dtls_.close();
+    transport_.removeSession(ice_);
+    registered_ = false;
+  }
+  failed_ = true;
+}
+
+void WebRtcTransport::restartIce(std::string_view remoteUfrag, std::string_view remotePassword) {
+  if (registered_) transport_.restartIce(ice_, remoteUfrag, remotePassword);
+}
+
+bool WebRtcTransport::sendRtp(uint8_t* data, size_t len, size_t capacity) {
+  if (!connected()) {
+    metrics_.dropped[DropReason::kNotConnected].inc();
+    return false;
+  }
+  SrtpError err = SrtpError::kNone;
+  if (!srtpOut_->protectRtp(data, len, capacity, &err)) {
+    metrics_.srtp_errors[MDir::kOut][srtpLabel(err)].inc();
+    return false;
+  }
+  if (!transport_.send(*selected_, data, len)) {
+    metrics_.dropped[DropReason::kSendFailed].inc();
+    return false;
+  }
+  metrics_.sent(metrics::PacketKind::kRtp, len);
+  return true;
+}
+
+bool WebRtcTransport::sendRtcp(uint8_t* data, size_t len, size_t capacity) {
+  if (!connected()) {
+    metrics_.dropped[DropReason::kNotConnected].inc();
+    return false;
+  }
+  SrtpError err = SrtpError::kNone;
+  if (!srtpOut_->protectRtcp(data, len, capacity, &err)) {
+    metrics_.srtp_errors[MDir::kOut][srtpLabel(err)].inc();
+    return false;
+  }
+  if (!transport_.send(*selected_, data, len)) {
+    metrics_.dropped[DropReason::kSendFailed].inc();
+    return false;
+  }
+  metrics_.sent(metrics::PacketKind::kRtcp, len);
+  return true;
+}
+
+void WebRtcTransport::onDtlsPacket(const net::TransportTuple& from, uint8_t* data, size_t len) {
+  lastDtlsFrom_ = from;
+  if (!dtlsStarted_) {
+    // A DTLS client's peer speaks only after our ClientHello; anything earlier is noise.
+    metrics_.dropped[DropReason::kNotConnected].inc();
+    return;
+  }
+  dtls_.receive(data, len);
+}
+
+void WebRtcTransport::onRtpPacket(const net::TransportTuple& /*from*/, uint8_t* data, size_t len) {
+  metrics_.received(metrics::PacketKind::kRtp, len);
+  if (!srtpIn_) {
+    metrics_.dropped[DropReason::kNotConnected].inc();
+    return;
+  }
+  SrtpError err = SrtpError::kNone;
+  if (!srtpIn_->unprotectRtp(data, len, &err)) {
+    metrics_.srtp_errors[MDir::kIn][srtpLabel(err)].inc();
+    metrics_.dropped[DropReason::kSrtp].inc();
+    return;
+  }
+  listener_.onTransportRtp(data, len);
+}
+
+void WebRtcTransport::onRtcpPacket(const net::TransportTuple& /*from*/, uint8_t* data, size_t len) {
+  metrics_.received(metrics::PacketKind::kRtcp, len);
+  if (!srtpIn_) {
+    metrics_.dropped[DropReason::kNotConnected].inc();
+    return;
+  }
+  SrtpError err = SrtpError::kNone;
+  if (!srtpIn_->unprotectRtcp(data, len, &err)) {
+    metrics_.srtp_errors[MDir::kIn][srtpLabel(err)].inc();
+    metrics_.dropped[DropReason::kSrtp].inc();
+    return;
+  }
+  listener_.onTransportRtcp(data, len);
+}
+
+void WebRtcTransport::onIceSelectedPairChanged(const net::TransportTuple& tuple) {
+  selected_ = tuple;
+}
+
+void WebRtcTransport::onIceConnected() {
+  metrics_
+      .ice_handshakes[selected_ && selected_->protocol == net::TransportProtocol::kTcp
+                          ? metrics::Transport::kTcp
+                          : metrics::Transport::kUdp]
+      .inc();
+  if (!dtlsStarted_ && params_.dtlsRole == DtlsRole::kClient) {
+    dtlsStarted_ = true;
+    if (auto r = dtls_.start(DtlsRole::kClient); !r.ok()) fail("dtls");
+  }
+}
+
+void WebRtcTransport::onIceConsentLost() {
+  metrics_.ice_failures[metrics::IceFailure::kTimeout].inc();
+  fail("consent-timeout");
+}
+
+void WebRtcTransport::onDtlsSend(const uint8_t* data, size_t len) {
+  // Before nomination the handshake answers on the path the peer's DTLS came from.
+  const net::TransportTuple* to =
+      selected_ ? &*selected_ : (lastDtlsFrom_ ? &*lastDtlsFrom_ : nullptr);
+  if (to == nullptr) return;
+  transport_.sendNow(*to, data, len);
+}
+
+void WebRtcTransport::onDtlsConnected(SrtpProfile profile, const SrtpKeys& keys) {
+  auto in = SrtpSession::create(SrtpSession::Direction::kInbound, profile, keys.remote);
+  auto out = SrtpSession::create(SrtpSession::Direction::kOutbound, profile, keys.local);
+  if (!in.ok() || !out.ok()) {
+    fail("srtp");
+    return;
+  }
+  srtpIn_.emplace(std::move(in).value());
+  srtpOut_.emplace(std::move(out).value());
+  metrics_.dtls_handshakes.inc();
+  if (!selected_ && lastDtlsFrom_) selected_ = lastDtlsFrom_;
+  listener_.onTransportConnected();
+}
+
+void WebRtcTransport::onDtlsFailed(DtlsFailure reason) {
+  metrics_.dtls_failures[dtlsLabel(reason)].inc();
+  MR_LOG_INFO(log::get("dtls"), "dtls failed: {} ({})", dtlsFailureName(reason),
+              dtls_.failureMessage());
+  fail("dtls");
+}
+
+void WebRtcTransport::onDtlsClosed() {
+  fail("dtls-closed");
+}
+
+void WebRtcTransport::onDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {
+  // Data channels are not negotiated (Capabilities::dataChannels = false).
+  metrics_.dropped[DropReason::kOther].inc();
+}
+
+void WebRtcTransport::fail(std::string_view reason) {
+  if (failed_) return;
+  failed_ = true;
+  listener_.onTransportFailed(reason);
+}
+
+}  // namespace medrelay::media

@@ -1,0 +1,105 @@
+#pragma once
+// One participant's WebRTC transport on a media worker: ICE-lite (RFC 8445 §2.5) → DTLS 1.2
+// (RFC 6347; we are the DTLS server for actpass offers, the client for passive ones, RFC 8842 §5)
+// → SRTP sessions keyed by the DTLS-SRTP exporter (RFC 5764 §4.2). Received RTP/RTCP is
+// decrypted in place and handed to the Listener; sendRtp/sendRtcp protect in place and send on
+// the selected pair. Packet path: no allocation, no exceptions, drops counted.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "control/metrics/media_metrics.h"
+#include "media/dtls_certificate.h"
+#include "media/dtls_context.h"
+#include "media/dtls_transport.h"
+#include "media/ice_lite.h"
+#include "media/srtp_session.h"
+#include "media/worker_transport.h"
+
+namespace medrelay::media {
+
+class WebRtcTransport final : public MediaSession,
+                              public IceLite::Callbacks,
+                              public DtlsTransport::Callbacks {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // SRTP keys are in place: media can flow both ways.
+    virtual void onTransportConnected() = 0;
+    // Decrypted RTP / RTCP; the buffer is writable and valid for the call.
+    virtual void onTransportRtp(uint8_t* data, size_t len) = 0;
+    virtual void onTransportRtcp(uint8_t* data, size_t len) = 0;
+    // Consent lost (RFC 7675 §5.1) or DTLS failed/closed: the session is over. Never destroy
+    // the transport from inside this call (defer to the loop).
+    virtual void onTransportFailed(std::string_view reason) = 0;
+  };
+  struct Params {
+    std::string localUfrag;
+    std::string localPassword;
+    std::string remoteUfrag;
+    std::string remotePassword;
+    Fingerprint remoteFingerprint;
+    DtlsRole dtlsRole = DtlsRole::kServer;
+    IceLite::Options ice;
+  };
+  // Room for the SRTP/SRTCP trailer a caller must leave after a packet passed to sendRtp.
+  static constexpr size_t kMaxTrailer = 32;
+
+  WebRtcTransport(net::Dispatcher& dispatcher, WorkerTransport& transport, DtlsContext& dtls,
+                  metrics::MediaWorkerMetrics& metrics, Listener& listener, Params params);
+  ~WebRtcTransport() override;
+  WebRtcTransport(const WebRtcTransport&) = delete;
+  WebRtcTransport& operator=(const WebRtcTransport&) = delete;
+
+  // Registers with the worker transport; as DTLS server, waits for the ClientHello at once.
+  Result<void> start();
+  // DTLS close_notify, unregister. Idempotent.
+  void close();
+  // ICE restart (RFC 8445 §9): new local credentials (read them from ice()), the session stays.
+  void restartIce(std::string_view remoteUfrag, std::string_view remotePassword);
+
+  // Protects `len` bytes in place (capacity >= len + kMaxTrailer) and sends on the selected pair.
+  bool sendRtp(uint8_t* data, size_t len, size_t capacity);
+  bool sendRtcp(uint8_t* data, size_t len, size_t capacity);
+
+  bool connected() const { return srtpOut_.has_value() && selected_.has_value(); }
+  const IceLite& ice() const { return ice_; }
+  const DtlsTransport& dtls() const { return dtls_; }
+  std::optional<SrtpProfile> srtpProfile() const { return dtls_.srtpProfile(); }
+
+  // MediaSession
+  void onDtlsPacket(const net::TransportTuple& from, uint8_t* data, size_t len) override;
+  void onRtpPacket(const net::TransportTuple& from, uint8_t* data, size_t len) override;
+  void onRtcpPacket(const net::TransportTuple& from, uint8_t* data, size_t len) override;
+  // IceLite::Callbacks
+  void onIceSelectedPairChanged(const net::TransportTuple& tuple) override;
+  void onIceConnected() override;
+  void onIceConsentLost() override;
+  // DtlsTransport::Callbacks
+  void onDtlsSend(const uint8_t* data, size_t len) override;
+  void onDtlsConnected(SrtpProfile profile, const SrtpKeys& keys) override;
+  void onDtlsFailed(DtlsFailure reason) override;
+  void onDtlsClosed() override;
+  void onDtlsApplicationData(const uint8_t* data, size_t len) override;
+
+ private:
+  void fail(std::string_view reason);
+
+  WorkerTransport& transport_;
+  metrics::MediaWorkerMetrics& metrics_;
+  Listener& listener_;
+  Params params_;
+  IceLite ice_;
+  DtlsTransport dtls_;
+  std::optional<SrtpSession> srtpIn_;
+  std::optional<SrtpSession> srtpOut_;
+  std::optional<net::TransportTuple> selected_;
+  std::optional<net::TransportTuple> lastDtlsFrom_;
+  bool registered_ = false;
+  bool dtlsStarted_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace medrelay::media

@@ -1,0 +1,302 @@
+// WHIP/WHEP signalling handlers of MediaComponent (RFC 9725), on the control thread.
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/logging.h"
+#include "control/policy.h"
+#include "media/media_component.h"
+#include "media/sdp/sdp_errors.h"
+#include "media/sdp/sdp_parser.h"
+#include "media/sdp/trickle_fragment.h"
+
+namespace medrelay::media {
+namespace {
+
+using net::http::Request;
+using net::http::Responder;
+using net::http::Response;
+
+std::optional<std::string> bearerToken(const Request& r) {
+  auto h = r.header("Authorization");
+  if (!h) return std::nullopt;
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (h->size() <= kPrefix.size() || !net::http::equalsIgnoreCase(h->substr(0, 7), kPrefix)) {
+    return std::nullopt;
+  }
+  return std::string(h->substr(kPrefix.size()));
+}
+
+bool hasContentType(const Request& r, std::string_view type) {
+  auto h = r.header("Content-Type");
+  if (!h) return false;
+  std::string_view v = *h;
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return net::http::equalsIgnoreCase(v, type);
+}
+
+std::string sha256Hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+uint32_t randomSsrc() {
+  uint32_t v = 0;
+  while (v == 0) RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v);
+  return v;
+}
+
+std::string newEtag() {
+  return "\"" + IceLite::randomIceString(12) + "\"";
+}
+
+Response unauthorized() {
+  auto r =
+      Response::error(401, "unauthorized", "an invite token is required (Authorization: Bearer)");
+  r.headers.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+Response sdpError(const Error& e) {
+  int status = 400;
+  if (e.code == sdp::kErrorUnsupported) status = 406;
+  if (e.code == sdp::kErrorDataChannelDisabled) status = 422;
+  if (e.code == sdp::kErrorTooLarge) status = 413;
+  return Response::error(status, e.code, e.message);
+}
+
+Response policyError(const Error& e) {
+  return Response::json(control::policyStatus(e.code), control::errorBody(e));
+}
+
+}  // namespace
+
+void MediaComponent::registerRoutes(net::http::Router& http) {
+  http.add("POST", "/v1/rooms/{id}/whip",
+           [this](Request& r, Responder res) { handleJoin(r, std::move(res), true); });
+  http.add("POST", "/v1/rooms/{id}/whep",
+           [this](Request& r, Responder res) { handleJoin(r, std::move(res), false); });
+  http.add("PATCH", "/v1/rooms/{id}/sessions/{session}",
+           [this](Request& r, Responder res) { handlePatch(r, std::move(res)); });
+  http.add("DELETE", "/v1/rooms/{id}/sessions/{session}",
+           [this](Request& r, Responder res) { handleDelete(r, std::move(res)); });
+}
+
+void MediaComponent::handleJoin(Request& request, Responder responder, bool publish) {
+  if (!service_ || !started_ || draining_) {
+    return responder.send(Response::error(503, "unavailable", "media plane not ready"));
+  }
+  auto token = bearerToken(request);
+  if (!token) return responder.send(unauthorized());
+  if (!hasContentType(request, "application/sdp")) {
+    return responder.send(
+        Response::error(415, "unsupported_media_type", "the offer must be application/sdp"));
+  }
+  auto offer = sdp::parseSdp(request.body);
+  if (!offer.ok()) return responder.send(sdpError(offer.error()));
+
+  SessionSpec spec;
+  spec.publish = publish;
+  if (!publish) {
+    if (auto p = request.query("participant")) {
+      spec.targetInvite = *p;
+    } else if (auto role = request.query("role")) {
+      spec.targetRole = control::parseRole(*role);
+      if (!spec.targetRole) {
+        return responder.send(Response::error(400, "invalid_field", "role: unknown role"));
+      }
+    } else {
+      return responder.send(Response::error(
+          400, "target_required", "name whose media to receive: ?participant=<invite> or ?role="));
+    }
+  }
+  const std::string roomId(request.param("id"));
+  control::JoinRequest join{*token, roomId,
+                            publish ? control::Direction::kPublish : control::Direction::kSubscribe,
+                            request.remoteAddress, "udp"};
+  std::weak_ptr<char> alive = alive_;
+  service_->authorizeJoin(join, [this, alive, responder, spec = std::move(spec),
+                                 offer = std::move(offer).value(), digest = sha256Hex(*token),
+                                 roomId](Result<control::JoinGrant> grant) mutable {
+    if (alive.expired() || !started_) return;
+    if (!grant.ok()) return responder.send(policyError(grant.error()));
+    const size_t w = workerFor(roomId);
+    const auto& cfg = app_.config().media;
+    const std::string ip = cfg.announced_ip.empty() ? cfg.listen_ip : cfg.announced_ip;
+
+    sdp::LocalTransport local;
+    local.iceUfrag = IceLite::randomIceString(IceLite::kUfragChars);
+    local.icePwd = IceLite::randomIceString(IceLite::kPasswordChars);
+    const Fingerprint& fp = certificate_->fingerprint();
+    local.fingerprint.algorithm = "sha-256";
+    local.fingerprint.value = fp.hex();
+    local.fingerprint.bytes.assign(fp.digest.begin(), fp.digest.begin() + fp.size);
+    local.candidates.push_back({sdp::LocalCandidate::Transport::kUdp, ip, workers_[w].udpPort});
+    if (workers_[w].tcpPort != 0) {
+      local.candidates.push_back(
+          {sdp::LocalCandidate::Transport::kTcpPassive, ip, workers_[w].tcpPort});
+    }
+    local.sessionId = randomSsrc();
+    std::vector<sdp::SendTrack> tracks;
+    if (!spec.publish) {
+      const std::string stream = "medrelay-" + IceLite::randomIceString(8);
+      tracks.push_back({sdp::MediaKind::kAudio, randomSsrc(), 0, "medrelay", stream, "audio"});
+      tracks.push_back(
+          {sdp::MediaKind::kVideo, randomSsrc(), randomSsrc(), "medrelay", stream, "video"});
+    }
+    auto answer = sdp::negotiateAnswer(offer, sdp::Capabilities{}, local, tracks);
+    if (!answer.ok()) return responder.send(sdpError(answer.error()));
+    const sdp::NegotiatedSession& neg = answer->session;
+    auto remoteFp =
+        Fingerprint::parse(neg.remoteFingerprint.algorithm + " " + neg.remoteFingerprint.value);
+    if (!remoteFp) {
+      return responder.send(Response::error(400, sdp::kErrorInvalidOffer, "bad a=fingerprint"));
+    }
+    spec.sessionId = grant->session_id;
+    spec.roomId = roomId;
+    spec.inviteId = grant->invite_id;
+    spec.role = grant->role;
+    spec.transport.localUfrag = local.iceUfrag;
+    spec.transport.localPassword = local.icePwd;
+    spec.transport.remoteUfrag = neg.remoteIceUfrag;
+    spec.transport.remotePassword = neg.remoteIcePwd;
+    spec.transport.remoteFingerprint = *remoteFp;
+    spec.transport.dtlsRole =
+        neg.dtlsRole == sdp::DtlsRole::kServer ? DtlsRole::kServer : DtlsRole::kClient;
+    spec.negotiated = neg;
+    auto room = service_->getRoom(roomId);
+    const bool admitted = room.ok() && room->room.admitted();
+    watchRoom(roomId);
+
+    SessionRecord record{roomId, w, digest, newEtag(), neg.remoteIceUfrag, neg.remoteIcePwd};
+    auto shared = std::make_shared<SessionSpec>(std::move(spec));
+    app_.workers().postTo(w, [this, alive, w, shared, admitted, responder, record,
+                              grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
+      Result<void> created = makeError("stopped", "worker stopped");
+      if (workers_[w].router) created = workers_[w].router->createSession(*shared, admitted);
+      app_.control().post([this, alive, w, responder, record, grant = std::move(grant), sdpText,
+                           created]() mutable {
+        if (alive.expired()) return;
+        if (!created.ok()) {
+          MR_LOG_WARN(log::get("ice"), "media: session setup failed: {}", created.error().message);
+          return responder.send(
+              Response::error(500, "media_setup_failed", created.error().message));
+        }
+        const std::string id = grant.session_id;
+        sessions_[id] = record;
+        service_->sessionStarted(grant, [this, alive, w, id, responder, record,
+                                         sdpText](Result<control::Session> s) mutable {
+          if (alive.expired()) return;
+          if (!s.ok()) {
+            sessions_.erase(id);
+            app_.workers().postTo(w, [this, w, id] {
+              if (workers_[w].router) workers_[w].router->closeSession(id);
+            });
+            return responder.send(policyError(s.error()));
+          }
+          Response r = Response::text(201, sdpText, "application/sdp");
+          r.headers.set("Location", "/v1/rooms/" + record.roomId + "/sessions/" + id);
+          r.headers.set("ETag", record.etag);
+          responder.send(std::move(r));
+        });
+      });
+    });
+  });
+}
+
+MediaComponent::SessionRecord* MediaComponent::authorizeSession(const Request& request,
+                                                                Responder& responder) {
+  if (!service_ || !started_) {
+    responder.send(Response::error(503, "unavailable", "media plane not ready"));
+    return nullptr;
+  }
+  auto token = bearerToken(request);
+  if (!token) {
+    responder.send(unauthorized());
+    return nullptr;
+  }
+  auto it = sessions_.find(std::string(request.param("session")));
+  if (it == sessions_.end() || it->second.roomId != request.param("id")) {
+    responder.send(Response::error(404, "not_found", "no such session"));
+    return nullptr;
+  }
+  const std::string digest = sha256Hex(*token);
+  if (digest.size() != it->second.tokenDigest.size() ||
+      CRYPTO_memcmp(digest.data(), it->second.tokenDigest.data(), digest.size()) != 0) {
+    responder.send(Response::error(403, "forbidden", "the session belongs to another invite"));
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void MediaComponent::handlePatch(Request& request, Responder responder) {
+  SessionRecord* rec = authorizeSession(request, responder);
+  if (!rec) return;
+  if (!hasContentType(request, "application/trickle-ice-sdpfrag")) {
+    return responder.send(Response::error(415, "unsupported_media_type",
+                                          "PATCH takes application/trickle-ice-sdpfrag"));
+  }
+  auto frag = sdp::parseTrickleFragment(request.body);
+  if (!frag.ok()) return responder.send(sdpError(frag.error()));
+  auto ifMatch = request.header("If-Match");
+  const bool restart = frag->isIceRestart(rec->iceUfrag, rec->icePwd);
+  // RFC 9725 §4.3.2: an ICE restart needs If-Match: * (428 without it).
+  if (restart && !ifMatch) {
+    return responder.send(
+        Response::error(428, "precondition_required", "ICE restart needs If-Match"));
+  }
+  if (ifMatch && *ifMatch != "*" && *ifMatch != rec->etag) {
+    return responder.send(Response::error(412, "precondition_failed", "ETag does not match"));
+  }
+  if (!restart) {
+    // ICE-lite: the peer's candidates are learned from its checks; trickled ones are not needed.
+    return responder.send(Response::empty(204));
+  }
+  const std::string id(request.param("session"));
+  const size_t w = rec->worker;
+  rec->iceUfrag = frag->iceUfrag;
+  rec->icePwd = frag->icePwd;
+  rec->etag = newEtag();
+  const std::string etag = rec->etag;
+  std::weak_ptr<char> alive = alive_;
+  app_.workers().postTo(w, [this, alive, w, id, etag, responder, ufrag = frag->iceUfrag,
+                            pwd = frag->icePwd]() mutable {
+    Result<std::pair<std::string, std::string>> creds = makeError("not_found", "no such session");
+    if (workers_[w].router) creds = workers_[w].router->restartIce(id, ufrag, pwd);
+    app_.control().post([alive, responder, creds, etag]() mutable {
+      if (alive.expired()) return;
+      if (!creds.ok()) return responder.send(Response::error(404, "not_found", "no such session"));
+      Response r = Response::text(
+          200, "a=ice-ufrag:" + creds->first + "\r\na=ice-pwd:" + creds->second + "\r\n",
+          "application/trickle-ice-sdpfrag");
+      r.headers.set("ETag", etag);
+      responder.send(std::move(r));
+    });
+  });
+}
+
+void MediaComponent::handleDelete(Request& request, Responder responder) {
+  SessionRecord* rec = authorizeSession(request, responder);
+  if (!rec) return;
+  const std::string id(request.param("session"));
+  const size_t w = rec->worker;
+  sessions_.erase(id);
+  app_.workers().postTo(w, [this, w, id] {
+    if (workers_[w].router) workers_[w].router->closeSession(id);
+  });
+  service_->sessionEnded(id, "hangup", [responder](Result<void> r) mutable {
+    if (!r.ok()) return responder.send(policyError(r.error()));
+    responder.send(Response::empty(200));
+  });
+}
+
+}  // namespace medrelay::media
