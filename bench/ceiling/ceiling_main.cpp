@@ -71,10 +71,11 @@ int main(int argc, char** argv) {
     sigaction(SIGTERM, &sa, nullptr);
     if (relayCpu >= 0) pinToCpu(relayCpu);
     const auto stats = runCeilingRelay(relayFd, destinations, gStop);
-    std::fprintf(stderr, "  relay: received %llu, sent %llu, send drops %llu\n",
-                 static_cast<unsigned long long>(stats.received),
-                 static_cast<unsigned long long>(stats.sent),
-                 static_cast<unsigned long long>(stats.sendErrors));
+    if (!quiet)
+      std::fprintf(stderr, "  relay: received %llu, sent %llu, send drops %llu\n",
+                   static_cast<unsigned long long>(stats.received),
+                   static_cast<unsigned long long>(stats.sent),
+                   static_cast<unsigned long long>(stats.sendErrors));
     _exit(0);
   }
   const sockaddr_in relayAddress = localAddress(relayFd);
