@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages medrelay needs, idempotently. Prints nothing and touches
-# nothing when everything is already present. Usage: scripts/install-deps.sh [build|test]...
+# nothing when everything is already present. Usage: scripts/install-deps.sh [build|test|bench]...
 set -euo pipefail
 
 build_pkgs=(
@@ -18,6 +18,9 @@ test_pkgs=(
   coturn
 )
 
+# Benchmark report (bench/run): coturn as the TURN peer, gnuplot for the plots.
+bench_pkgs=(coturn gnuplot-nox python3 procps iproute2)
+
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(build)
 
@@ -26,7 +29,8 @@ for g in "${groups[@]}"; do
   case "$g" in
     build) wanted+=("${build_pkgs[@]}") ;;
     test) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-    *) echo "install-deps: unknown group '$g' (build|test)" >&2; exit 2 ;;
+    bench) wanted+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    *) echo "install-deps: unknown group '$g' (build|test|bench)" >&2; exit 2 ;;
   esac
 done
 
