@@ -178,7 +178,17 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
     events_.publish(RoomEvent{
         RoomEventType::kPublished, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
   }
-  answerWhenDurable<Session>(std::move(records), std::move(s), std::move(done));
+  // A session whose participant_joined could not be written does not stay live: its media is
+  // closed by the caller, and a later join with the same invite must not find it.
+  std::weak_ptr<char> alive = alive_;
+  append(std::move(records),
+         [this, alive, s = std::move(s), done = std::move(done)](Result<void> r) mutable {
+           if (!r.ok()) {
+             if (alive.lock()) (void)store_.removeSession(s.id);
+             return done(r.error());
+           }
+           done(std::move(s));
+         });
 }
 
 void ConsultationService::publishLeftIfLast(const Session& ended, std::string_view reason) {

@@ -289,5 +289,28 @@ TEST_F(UnhealthyLogTest, JoinsAreRefusedWhileTheAccessLogCannotWrite) {
   EXPECT_TRUE(join(pat, room.id).ok());
 }
 
+// The log fails between the grant and sessionStarted: the join is refused and leaves no live
+// session behind, so the same invite joins again once the log recovers.
+TEST_F(UnhealthyLogTest, AnUnloggedJoinLeavesNoSessionBehind) {
+  Room room = createRoom(RoomMode::kD2P);
+  const auto pat = token(room, Role::kPatient, "pat-1");
+  auto grant = authorize(pat, room.id);
+  ASSERT_TRUE(grant.ok()) << grant.error().code;
+  faulty_->write_errno = ENOSPC;
+  auto started = await<Session>([&](auto done) { svc_->sessionStarted(*grant, std::move(done)); });
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().code, "access_log_unavailable");
+  auto detail = svc_->getRoom(room.id);
+  ASSERT_TRUE(detail.ok());
+  EXPECT_TRUE(detail->sessions.empty());
+
+  faulty_->write_errno = 0;
+  for (int i = 0; i < 200 && log_->unhealthy(); ++i) spin(10);
+  ASSERT_FALSE(log_->unhealthy());
+  auto again = join(pat, room.id);
+  ASSERT_TRUE(again.ok()) << again.error().code;  // not already_connected
+  EXPECT_EQ(recordsOf(AccessEvent::kParticipantJoined, room.id).size(), 1u);
+}
+
 }  // namespace
 }  // namespace medrelay::control
