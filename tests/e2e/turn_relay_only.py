@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 
 import aioice.ice
+import aioice.turn
 
 from media_harness import FrameCounter, wait_for  # also patches aioice/aiortc for loopback
 
@@ -47,6 +48,19 @@ async def _relay_only_gather(self, component, addresses, timeout=5):
 
 
 aioice.ice.Connection.get_component_candidates = _relay_only_gather
+
+# aioice 0.8's first Allocate is a bare 36 bytes; medrelay's 401 challenge (64 bytes) exceeds the
+# 1.6x amplification bound for an unauthenticated UDP answer and is not sent (docs/turn.md).
+# Browsers and coturn add SOFTWARE and more; so does this client.
+_original_request = aioice.turn.TurnClientMixin.request
+
+
+async def _request_with_software(self, request):
+    request.attributes.setdefault("SOFTWARE", "aioice 0.8 medrelay-e2e")
+    return await _original_request(self, request)
+
+
+aioice.turn.TurnClientMixin.request = _request_with_software
 
 
 class Server:
