@@ -220,7 +220,7 @@ async def main():
         relayed = server.metric("medrelay_turn_relayed_packets_total", direction="out")
         relayed_in = server.metric("medrelay_turn_relayed_packets_total", direction="in")
         local = server.metric("medrelay_turn_local_path_packets_total") - local_before
-        assert relayed - relayed_before >= 100, f"relayed client->peer packets: {relayed}"
+        assert relayed - relayed_before >= 50, f"relayed client->peer packets: {relayed}"
         assert relayed_in >= 5, f"relayed peer->client packets (ICE, DTLS, RTCP): {relayed_in}"
         if LOCAL_PATH:
             assert local >= relayed - relayed_before, f"local path {local}, relayed {relayed}"
