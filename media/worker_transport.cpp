@@ -151,8 +151,29 @@ void WorkerTransport::onTcpClosed(const net::TransportTuple& tuple) {
   e->agent->removePair(tuple);
 }
 
+void WorkerTransport::onLocalRelayPacket(uint8_t udpIndex, const net::SocketAddress& relayed,
+                                         uint8_t* data, size_t len) {
+  ++counters_.localRelayIn;
+  net::TransportTuple tuple;
+  tuple.protocol = net::TransportProtocol::kUdp;
+  tuple.localIndex = udpIndex;
+  tuple.connectionId = kLocalRelayConnection;
+  tuple.remote = relayed;
+  onPacket(tuple, data, len);
+}
+
+bool WorkerTransport::sendLocal(const net::TransportTuple& to, const uint8_t* data, size_t len) {
+  if (localRelay_ != nullptr && localRelay_->sendToRelayed(to.remote, data, len)) {
+    ++counters_.localRelayOut;
+    return true;
+  }
+  ++counters_.localRelayKernel;
+  return false;
+}
+
 bool WorkerTransport::send(const net::TransportTuple& to, const uint8_t* data, size_t len) {
   if (to.protocol == net::TransportProtocol::kUdp) {
+    if (to.connectionId == kLocalRelayConnection && sendLocal(to, data, len)) return true;
     if (to.localIndex < udp_.size()) return udp_[to.localIndex]->send(to.remote, data, len);
   } else if (to.localIndex < tcp_.size()) {
     return tcp_[to.localIndex]->listener->sendFrame(to.connectionId, data, len);
@@ -163,6 +184,7 @@ bool WorkerTransport::send(const net::TransportTuple& to, const uint8_t* data, s
 
 bool WorkerTransport::sendNow(const net::TransportTuple& to, const uint8_t* data, size_t len) {
   if (to.protocol == net::TransportProtocol::kUdp) {
+    if (to.connectionId == kLocalRelayConnection && sendLocal(to, data, len)) return true;
     if (to.localIndex < udp_.size()) return udp_[to.localIndex]->sendNow(to.remote, data, len);
   } else if (to.localIndex < tcp_.size()) {
     return tcp_[to.localIndex]->listener->sendFrame(to.connectionId, data, len);

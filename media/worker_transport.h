@@ -68,10 +68,27 @@ class WorkerTransport {
     uint64_t rtpIn = 0;
     uint64_t rtcpIn = 0;
     uint64_t stunResponsesOut = 0;
-    uint64_t sendNoTransport = 0;  // tuple names a socket/connection that does not exist
+    uint64_t sendNoTransport = 0;   // tuple names a socket/connection that does not exist
+    uint64_t localRelayIn = 0;      // datagrams handed in by the in-process TURN path
+    uint64_t localRelayOut = 0;     // datagrams handed back to it
+    uint64_t localRelayKernel = 0;  // local-path tuples sent through the kernel (path full/off)
     std::array<uint64_t, static_cast<size_t>(Drop::kCount)> drops{};
     uint64_t dropped(Drop d) const { return drops[static_cast<size_t>(d)]; }
   };
+
+  // The in-process TURN path (docs/turn.md): datagrams between a session and a TURN allocation
+  // of this process skip the kernel. The relay hands them in with onLocalRelayPacket(); their
+  // tuples carry connectionId kLocalRelayConnection, and send()/sendNow() on such a tuple go
+  // back through LocalRelay (or through the UDP socket to the relayed address when it refuses:
+  // the TURN relay socket behind that address takes them just the same).
+  class LocalRelay {
+   public:
+    virtual ~LocalRelay() = default;
+    // Worker thread; copies data. False: not taken.
+    virtual bool sendToRelayed(const net::SocketAddress& relayed, const uint8_t* data,
+                               size_t len) = 0;
+  };
+  static constexpr uint32_t kLocalRelayConnection = 0xFFFFFFFF;
 
   // Opens every socket in config (none is fine: the fuzzer injects through onPacket).
   static Result<std::unique_ptr<WorkerTransport>> create(net::Dispatcher& dispatcher,
@@ -90,6 +107,13 @@ class WorkerTransport {
   bool send(const net::TransportTuple& to, const uint8_t* data, size_t len);
   // Unbatched (control packets: DTLS handshake flights, STUN responses).
   bool sendNow(const net::TransportTuple& to, const uint8_t* data, size_t len);
+
+  // Worker thread. nullptr detaches (local-path tuples then use the UDP socket).
+  void setLocalRelay(LocalRelay* relay) { localRelay_ = relay; }
+  // A datagram the TURN relay sent from `relayed` to UDP socket `udpIndex`: handled as if that
+  // socket had received it (ICE, DTLS and SRTP unchanged).
+  void onLocalRelayPacket(uint8_t udpIndex, const net::SocketAddress& relayed, uint8_t* data,
+                          size_t len);
 
   // Entry point of every received packet (sockets call it; tests and the fuzzer may too).
   void onPacket(const net::TransportTuple& from, uint8_t* data, size_t len);
@@ -132,6 +156,7 @@ class WorkerTransport {
   // Drops tuple routes of e that its agent no longer holds valid.
   void syncTuples(Entry& e);
   void drop(Drop d) { ++counters_.drops[static_cast<size_t>(d)]; }
+  bool sendLocal(const net::TransportTuple& to, const uint8_t* data, size_t len);
 
   net::Dispatcher& dispatcher_;
   std::vector<std::unique_ptr<UdpSlot>> udpSlots_;
@@ -140,6 +165,7 @@ class WorkerTransport {
   std::unordered_map<IceLite*, std::unique_ptr<Entry>> sessions_;
   std::unordered_map<std::string, Entry*, StringHash, std::equal_to<>> byUfrag_;
   std::unordered_map<net::TransportTuple, Entry*, net::TransportTupleHash> byTuple_;
+  LocalRelay* localRelay_ = nullptr;
   std::array<uint8_t, 512> response_{};
   Counters counters_;
 };

@@ -26,6 +26,7 @@ class ComponentLinks : public App::Component {
         [&metrics](size_t worker) { return &metrics.addWorker(std::to_string(worker)).media; });
     media_.setConsultationService(&control_.service());
     if (turn_ != nullptr) {
+      turn_->setMetrics(&metrics.addWorker("turn").turn);
       media_.setIceServerMinter(
           [turn = turn_](const std::string& invite,
                          int64_t expires) -> std::optional<media::MediaComponent::IceServers> {
@@ -59,7 +60,10 @@ Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
   auto control = std::make_unique<ControlComponent>(app, *http);
   auto media = std::make_unique<media::MediaComponent>(app, http->router(), nullptr);
   std::unique_ptr<TurnComponent> turn;
-  if (app.config().turn.enabled) turn = std::make_unique<TurnComponent>(app);
+  if (app.config().turn.enabled) {
+    turn = std::make_unique<TurnComponent>(app);
+    turn->setMediaComponent(media.get());  // its workers are TURN's own peer addresses
+  }
   auto links = std::make_unique<ComponentLinks>(*control, *media, turn.get());
   if (router != nullptr) *router = &http->router();
   app.addComponent(std::move(control));

@@ -62,6 +62,7 @@ const SettingSpec kSettings[] = {
     MR_SETTING(turn, allow_peers),
     MR_SETTING(turn, deny_peers),
     MR_SETTING(turn, relay_ips),
+    MR_SETTING(turn, local_sfu_path),
     MR_SETTING(web, root),
     MR_SETTING(storage, data_dir),
     MR_SETTING(access_log, dir),

@@ -3,6 +3,7 @@
 #include <future>
 
 #include "common/logging.h"
+#include "media/media_component.h"
 #include "net/turn/turn_stream_listener.h"
 #include "net/turn/udp_relay.h"
 #include "net/udp_socket.h"
@@ -113,12 +114,15 @@ Result<void> TurnComponent::start() {
   thread_ = std::make_unique<net::DispatcherThread>("turn");
   Result<void> result;
   thread_->runSync([&] { result = startOnThread(); });
+  if (result) result = attachMedia();
   if (!result) {
     stop();
     return result;
   }
-  MR_LOG_INFO(log::get("turn"), "TURN listening: udp {} tcp {} tls {}", udpPort_, tcpPort_,
-              tlsPort_);
+  MR_LOG_INFO(log::get("turn"),
+              "TURN listening: udp {} tcp {} tls {}; in-process path to {} media "
+              "workers",
+              udpPort_, tcpPort_, tlsPort_, localPaths_.size());
   return {};
 }
 
@@ -149,7 +153,7 @@ Result<void> TurnComponent::startOnThread() {
   so.secrets = secrets_;
   sink_ = std::make_unique<Sink>(*this);
   server_ = std::make_unique<net::turn::TurnServer>(&dispatcher(), so, std::move(policy).value(),
-                                                    *relays_, *sink_, metrics_, liveness_);
+                                                    *relays_, *sink_, *metrics_, liveness_);
   if (!cfg.turn.udp_listen.empty()) {
     net::UdpSocket::Options uo;
     auto bind = listenAddress(cfg.turn.udp_listen);
@@ -191,15 +195,67 @@ void TurnComponent::drain(std::chrono::milliseconds, std::function<void()> done)
   done();
 }
 
+Result<void> TurnComponent::attachMedia() {
+  if (media_ == nullptr) return {};
+  const bool local = app_.config().turn.local_sfu_path;
+  for (size_t i = 0; i < media_->workerCount(); ++i) {
+    // The worker's UDP socket(s): an own address of the policy, and with the local path on, a
+    // LocalPeer of the server. Ephemeral ports are known only now.
+    std::vector<SocketAddress> addresses;
+    media_->inspect(i, [&](media::Router& r) {
+      for (size_t k = 0; k < r.transport().udpSocketCount(); ++k) {
+        addresses.push_back(r.transport().udpSocket(k).localAddress());
+      }
+    });
+    for (size_t k = 0; k < addresses.size(); ++k) {
+      const SocketAddress& a = addresses[k];
+      // One LocalRelay per transport: the local path serves its first socket (the media plane
+      // opens one UDP socket per worker); any other is an own address reached via the kernel.
+      if (!local || k > 0) {
+        thread_->runSync([&] { server_->policy().addOwnAddress(a); });
+        continue;
+      }
+      auto path = std::make_unique<LocalSfuPath>(dispatcher(), app_.workers().worker(i), a,
+                                                 static_cast<uint8_t>(k));
+      LocalSfuPath* p = path.get();
+      localPaths_.push_back(std::move(path));
+      media_->inspect(i, [p](media::Router& r) {
+        p->attachTransport(&r.transport());
+        r.transport().setLocalRelay(p);
+      });
+      thread_->runSync([&] {
+        p->attachServer(server_.get());
+        server_->registerLocalPeer(a, *p);
+      });
+    }
+  }
+  return {};
+}
+
+void TurnComponent::detachMedia() {
+  if (media_ == nullptr || localPaths_.empty()) return;
+  // runSync on each worker also runs every drain task the TURN thread posted before.
+  for (size_t i = 0; i < media_->workerCount(); ++i) {
+    media_->inspect(i, [](media::Router& r) { r.transport().setLocalRelay(nullptr); });
+  }
+  for (auto& p : localPaths_) p->attachTransport(nullptr);  // workers hold no reference now
+}
+
 void TurnComponent::stop() {
   if (!thread_) return;
   thread_->runSync([this] {
     udp_.reset();
     tcp_.reset();
     tls_listener_.reset();
+    for (auto& p : localPaths_) p->attachServer(nullptr);
     server_.reset();
     relays_.reset();
   });
+  // The local paths go last: no server feeds them, the workers let go, and the drain tasks the
+  // workers posted to this thread have run (FIFO).
+  detachMedia();
+  thread_->runSync([] {});
+  localPaths_.clear();
   thread_->stopAndJoin();
   thread_.reset();
 }

@@ -12,6 +12,7 @@
 #include "net/turn/turn_server.h"
 #include "net/turn/turn_stream_listener.h"
 #include "server/app.h"
+#include "server/local_sfu_path.h"
 
 namespace medrelay::net {
 class UdpSocket;
@@ -19,6 +20,9 @@ class UdpSocket;
 namespace medrelay::net::turn {
 class UdpRelaySocketFactory;
 }  // namespace medrelay::net::turn
+namespace medrelay::media {
+class MediaComponent;
+}  // namespace medrelay::media
 
 namespace medrelay::server {
 
@@ -26,7 +30,8 @@ namespace medrelay::server {
 // TurnServer behind a UDP listener (batched), a TCP listener and a TLS listener (turn.*
 // settings; TLS uses http.tls_cert/tls_key and reloads on SIGHUP). Relayed addresses are bound
 // to turn.relay_ips (default media.listen_ip); the media workers' UDP addresses are the own
-// addresses the default policy allows.
+// addresses the default policy allows. With turn.local_sfu_path, datagrams relayed to those
+// addresses go to the worker inside the process (LocalSfuPath, docs/turn.md).
 class TurnComponent : public App::Component {
  public:
   TurnComponent(App& app, net::turn::InviteLiveness* liveness = nullptr);
@@ -37,6 +42,13 @@ class TurnComponent : public App::Component {
   void drain(std::chrono::milliseconds grace, std::function<void()> done) override;
   void stop() override;
   Result<void> reload() override;
+
+  // Before start(). The media plane whose workers are the own addresses (started before this
+  // component and stopped after it: App's order). Without it only a fixed media.udp_port range
+  // is known.
+  void setMediaComponent(media::MediaComponent* media) { media_ = media; }
+  // Before start(): the counters /metrics exports (default: a block owned here).
+  void setMetrics(metrics::TurnWorkerMetrics* metrics) { metrics_ = metrics; }
 
   // Thread-safe (posted to the TURN thread): tears down the invite's allocations at once.
   void revokeInvite(std::string inviteId);
@@ -54,17 +66,24 @@ class TurnComponent : public App::Component {
   // On the TURN thread only (tests: through dispatcherThread().runSync()).
   net::turn::TurnServer* server() { return server_.get(); }
   net::DispatcherThread& thread() { return *thread_; }
-  const metrics::TurnWorkerMetrics& metrics() const { return metrics_; }
+  const metrics::TurnWorkerMetrics& metrics() const { return *metrics_; }
+  // How many media worker addresses take the in-process path.
+  size_t localSfuPaths() const { return localPaths_.size(); }
 
  private:
   class Sink;
   Result<void> startOnThread();
+  Result<void> attachMedia();
+  void detachMedia();
 
   App& app_;
   net::turn::InviteLiveness* liveness_;
   std::unique_ptr<net::DispatcherThread> thread_;
   std::shared_ptr<net::TlsContext> tls_;
-  metrics::TurnWorkerMetrics metrics_;
+  metrics::TurnWorkerMetrics ownedMetrics_;
+  metrics::TurnWorkerMetrics* metrics_ = &ownedMetrics_;
+  media::MediaComponent* media_ = nullptr;
+  std::vector<std::unique_ptr<LocalSfuPath>> localPaths_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<net::turn::UdpRelaySocketFactory> relays_;
   std::unique_ptr<net::turn::TurnServer> server_;

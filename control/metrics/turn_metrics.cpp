@@ -27,6 +27,10 @@ void TurnWorkerMetrics::collect(const std::vector<const WorkerMetrics*>& workers
       out, workers, "medrelay_turn_channels_active", gauge, "TURN channel bindings currently live.",
       [](const WorkerMetrics& w) -> auto& { return w.turn.channels_active; });
   addPerWorker(
+      out, workers, "medrelay_turn_local_path_packets_total", counter,
+      "Relayed packets handed to or from medrelay's own media workers inside the process.",
+      [](const WorkerMetrics& w) -> auto& { return w.turn.local_path_packets; });
+  addPerWorker(
       out, workers, "medrelay_turn_permissions_active", gauge,
       "TURN permissions currently installed.",
       [](const WorkerMetrics& w) -> auto& { return w.turn.permissions_active; });

@@ -22,6 +22,7 @@ struct TurnWorkerMetrics {
   ByLabel<Transport, LocalCounter> allocations_created;  // medrelay_turn_allocations_created_total
   ByLabel<TurnAuthFailure, LocalCounter> auth_failures;  // medrelay_turn_auth_failures_total
   LocalGauge channels_active;                            // medrelay_turn_channels_active
+  ByLabel<Direction, LocalCounter> local_path_packets;   // medrelay_turn_local_path_packets_total
   LocalGauge permissions_active;                         // medrelay_turn_permissions_active
   ByLabel<TurnQuota, LocalCounter> quota_refusals;       // medrelay_turn_quota_refusals_total
   ByLabel<Direction, LocalCounter> relayed_bytes;        // medrelay_turn_relayed_bytes_total

@@ -41,7 +41,8 @@ class LocalPeer {
  public:
   virtual ~LocalPeer() = default;
   // `relayed` is the allocation's relayed address (the source the SFU sees), `to` the SFU address.
-  virtual void onRelayedDatagram(const SocketAddress& relayed, const SocketAddress& to,
+  // Copies what it keeps (data is valid for the call). False: dropped (e.g. its queue is full).
+  virtual bool onRelayedDatagram(const SocketAddress& relayed, const SocketAddress& to,
                                  const uint8_t* data, size_t len) = 0;
 };
 

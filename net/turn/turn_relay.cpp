@@ -35,7 +35,12 @@ bool TurnServer::relayToPeer(Allocation& a, const SocketAddress& peer, const uin
   if (!takeTokens(a, len)) return false;
   if (!localPeers_.empty()) {
     if (const auto it = localPeers_.find(peer); it != localPeers_.end()) {
-      it->second->onRelayedDatagram(a.relayed, peer, data, len);  // in-process, no kernel
+      // In-process, no kernel round trip (docs/turn.md).
+      if (!it->second->onRelayedDatagram(a.relayed, peer, data, len)) {
+        ++counters_.relaySendFailed;
+        return false;
+      }
+      metrics_.local_path_packets[metrics::Direction::kOut].inc();
       metrics_.relayed(metrics::Direction::kOut, len);
       return true;
     }
@@ -153,8 +158,10 @@ bool TurnServer::sendFromLocalPeer(const SocketAddress& sfuAddress, const Socket
   const uint64_t before = counters_.noPermission + counters_.peerRefused +
                           counters_.bandwidthDropped + counters_.malformed;
   onPeerDatagram(*it->second, sfuAddress, data, len);
-  return before == counters_.noPermission + counters_.peerRefused + counters_.bandwidthDropped +
-                       counters_.malformed;
+  const bool delivered = before == counters_.noPermission + counters_.peerRefused +
+                                       counters_.bandwidthDropped + counters_.malformed;
+  if (delivered) metrics_.local_path_packets[metrics::Direction::kIn].inc();
+  return delivered;
 }
 
 }  // namespace medrelay::net::turn

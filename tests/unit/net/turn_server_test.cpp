@@ -506,11 +506,14 @@ TEST_F(TurnServerTest, MalformedInputIsCountedNotAnswered) {
 }
 
 struct RecordingLocalPeer : LocalPeer {
-  void onRelayedDatagram(const SocketAddress& relayed, const SocketAddress& to, const uint8_t* data,
+  bool onRelayedDatagram(const SocketAddress& relayed, const SocketAddress& to, const uint8_t* data,
                          size_t len) override {
+    if (full) return false;
     got.push_back({relayed, to, std::vector<uint8_t>(data, data + len)});
+    return true;
   }
   std::vector<FakeRelays::Sent> got;
+  bool full = false;
 };
 
 TEST_F(TurnServerTest, LocalPeerPathBypassesSockets) {
@@ -540,6 +543,15 @@ TEST_F(TurnServerTest, LocalPeerPathBypassesSockets) {
   ASSERT_EQ(sink_.packets.size(), 1u);
   EXPECT_EQ(parseChannelData(sink_.packets[0].bytes, Framing::kDatagram)->channel, 0x4000);
   EXPECT_FALSE(server_->sendFromLocalPeer(sfuAddr, sfuAddr, answer, 4));  // not a relay address
+  EXPECT_EQ(metrics_.local_path_packets[metrics::Direction::kOut].value(), 1u);
+  EXPECT_EQ(metrics_.local_path_packets[metrics::Direction::kIn].value(), 1u);
+  // A full queue on the SFU side is a counted drop, never a detour through a socket.
+  sfu.full = true;
+  const uint64_t failed = server_->counters().relaySendFailed;
+  server_->onClientPacket(udp_, cd, sizeof(cd));
+  EXPECT_EQ(server_->counters().relaySendFailed, failed + 1);
+  EXPECT_TRUE(relays_.sent.empty());
+  EXPECT_EQ(metrics_.local_path_packets[metrics::Direction::kOut].value(), 1u);
 }
 
 }  // namespace
