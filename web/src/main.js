@@ -1,5 +1,5 @@
 // The consultation page: info, waiting room, admission, publish/subscribe, events, reconnects.
-import { parseJoinLink } from './link.js';
+import { parseJoinLink, relayOption } from './link.js';
 import { readEvents } from './sse.js';
 import { initialState, reduce, refusalMessage, kRoleLabels } from './state.js';
 import { MediaSession, HttpError } from './media.js';
@@ -11,7 +11,8 @@ const kOthers = { d2p: ['doctor', 'patient'], d2p_with_n: ['doctor', 'patient', 
                   d2p_with_d: ['doctor', 'patient', 'attending_doctor'] };
 
 const link = parseJoinLink(location.hash);
-const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+const relay = (link.ok && link.relay) || relayOption(new URLSearchParams(location.search).get('relay'));
+let iceServers = [];
 let state = initialState();
 let localStream = null;
 let publisher = null;
@@ -108,8 +109,10 @@ async function startMedia() {
   }
   $('local-video').srcObject = localStream;
   fillDevices();
+  // Relay-only must know the TURN server before it gathers (the answer's Link header is too late).
+  if (relay) iceServers = await fetchIceServers();
   publisher = new MediaSession({
-    url: api('whip'), token: link.token, relayOnly,
+    url: api('whip'), token: link.token, relay, iceServers,
     onState: (s, err) => mediaState('publish', s, err),
   });
   try {
@@ -118,6 +121,16 @@ async function startMedia() {
     return mediaFailed(e);
   }
   if (state.phase === 'call') subscribeOthers();
+}
+
+async function fetchIceServers() {
+  try {
+    const resp = await fetch(api('ice-servers'), { headers: { Authorization: `Bearer ${link.token}` }, cache: 'no-store' });
+    if (!resp.ok) return [];
+    return (await resp.json()).ice_servers || [];
+  } catch {
+    return [];
+  }
 }
 
 function mediaFailed(e) {
@@ -165,7 +178,7 @@ async function subscribe(role, force = false) {
   const remote = new MediaStream();
   video.srcObject = remote;
   const session = new MediaSession({
-    url: api(`whep?role=${encodeURIComponent(role)}`), token: link.token, relayOnly,
+    url: api(`whep?role=${encodeURIComponent(role)}`), token: link.token, relay,
     iceServers: publisher.iceServers,
     onTrack: (ev) => { remote.addTrack(ev.track); video.play().catch(() => {}); },
     onState: () => {},
@@ -323,6 +336,29 @@ window.medrelay = {
         if (s.kind === 'audio') r.audioPackets += s.packetsReceived || 0;
       });
       out[role] = r;
+    }
+    return out;
+  },
+  // The selected ICE candidate pair of each session: local candidate type and relay protocol,
+  // remote address. Keys: 'publish' and the subscribed roles.
+  async pairs() {
+    const sessions = [['publish', publisher], ...[...subscriptions].map(([r, s]) => [r, s.session])];
+    const out = {};
+    for (const [name, session] of sessions) {
+      if (!session?.pc) continue;
+      const stats = await session.pc.getStats();
+      let pair = null;
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      });
+      if (!pair) {
+        out[name] = null;
+        continue;
+      }
+      const local = stats.get(pair.localCandidateId) || {};
+      const remote = stats.get(pair.remoteCandidateId) || {};
+      out[name] = { state: pair.state, localType: local.candidateType, relayProtocol: local.relayProtocol || null,
+                    remote: `${remote.address}:${remote.port}`, remoteProtocol: remote.protocol };
     }
     return out;
   },
