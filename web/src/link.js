@@ -7,7 +7,8 @@ export function parseJoinLink(hash) {
   if (!room || !token) return { ok: false, code: 'bad_link' };
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(room)) return { ok: false, code: 'bad_link' };
   if (!/^[\x21-\x7e]{8,512}$/.test(token)) return { ok: false, code: 'bad_link' };
-  return { ok: true, room, token, relay: relayOption(params.get('relay')) };
+  const relay = relayOption(params.get('relay'));
+  return relay ? { ok: true, room, token, relay } : { ok: true, room, token };
 }
 
 // Optional `&relay=1|udp|tcp|tls`: send media only through medrelay's TURN relay

@@ -41,7 +41,7 @@ describe('parseIceServers', () => {
 describe('relay option', () => {
   it('reads relay=1|udp|tcp|tls from the link fragment', () => {
     const base = '#room=rm_1&token=abcdefgh12345678';
-    expect(parseJoinLink(base).relay).toBe(null);
+    expect(parseJoinLink(base).relay).toBeUndefined();
     expect(parseJoinLink(`${base}&relay=1`).relay).toBe('any');
     expect(parseJoinLink(`${base}&relay=tcp`).relay).toBe('tcp');
     expect(parseJoinLink(`${base}&relay=tls`).relay).toBe('tls');
