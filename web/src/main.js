@@ -160,11 +160,6 @@ function subscribeOthers() {
 async function subscribe(role, force = false) {
   const existing = subscriptions.get(role);
   if (existing && !force) return;
-  if (existing) {
-    existing.session.close();
-    existing.tile.remove();
-    subscriptions.delete(role);
-  }
   const tile = document.createElement('figure');
   tile.className = 'tile remote';
   tile.dataset.role = role;
@@ -185,15 +180,32 @@ async function subscribe(role, force = false) {
   });
   const entry = { session, tile };
   subscriptions.set(role, entry);
-  try {
-    await session.start(null);
-    $('tiles').append(tile);
-  } catch {
-    // Not published yet: the 'published' event subscribes again.
-    if (subscriptions.get(role) === entry) subscriptions.delete(role);
-    session.closed = true;
-    session.pc?.close();
+  if (existing) {
+    // The old session must be gone before the new one is asked for, or the server may refuse it.
+    existing.tile.remove();
+    await existing.session.close();
   }
+  for (let attempt = 0; attempt < 5 && subscriptions.get(role) === entry; attempt++) {
+    try {
+      await session.start(null);
+      if (subscriptions.get(role) !== entry || session.closed) {
+        session.close();
+        return;
+      }
+      $('tiles').append(tile);
+      return;
+    } catch (e) {
+      session.pc?.close();
+      // 404: not published yet, the 'published' event subscribes again. 409: a previous session
+      // of ours is still being torn down: retry shortly.
+      if (!(e instanceof HttpError) || e.status !== 409) break;
+      console.warn(`subscribe ${role}: ${e.body?.code || e.status}, retrying`);
+      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+    }
+  }
+  if (subscriptions.get(role) === entry) subscriptions.delete(role);
+  session.closed = true;
+  session.pc?.close();
 }
 
 function onEvent(ev) {

@@ -15,11 +15,15 @@ const out = artifactsDir(artifacts);
 const browsers = [];
 
 async function join_(relay, room, role, { mode, query = '', hash = '' } = {}) {
-  const inv = await relay.invite(room, role);
+  // A third participant needs the patient's recorded consent.
+  const consent = role === 'doctor' || role === 'patient' ? {}
+    : { consent: { given_by: 'patient-1', given_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), role } };
+  // Subjects unique per room: one doctor subject is busy while connected in another room.
+  const inv = await relay.invite(room, role, { subject: `${role}-${room}`, ...consent });
   const browser = await launchBrowser();
   browsers.push(browser);
   const page = await browser.context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.log(`[${role}] ${m.text()}`); });
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`[${role}] ${m.text()}`); });
   await page.goto(relay.link(room, inv.token, query) + hash);
   return { page, inv, role, mode };
 }
