@@ -7,7 +7,16 @@ export function parseJoinLink(hash) {
   if (!room || !token) return { ok: false, code: 'bad_link' };
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(room)) return { ok: false, code: 'bad_link' };
   if (!/^[\x21-\x7e]{8,512}$/.test(token)) return { ok: false, code: 'bad_link' };
-  return { ok: true, room, token };
+  const relay = relayOption(params.get('relay'));
+  return relay ? { ok: true, room, token, relay } : { ok: true, room, token };
+}
+
+// Optional `&relay=1|udp|tcp|tls`: send media only through medrelay's TURN relay
+// (iceTransportPolicy 'relay'), over any or one client transport. Anything else: direct paths too.
+export function relayOption(value) {
+  if (value === '1' || value === 'any') return 'any';
+  if (value === 'udp' || value === 'tcp' || value === 'tls') return value;
+  return null;
 }
 
 export function joinLink(origin, room, token) {

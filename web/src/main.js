@@ -1,5 +1,5 @@
 // The consultation page: info, waiting room, admission, publish/subscribe, events, reconnects.
-import { parseJoinLink } from './link.js';
+import { parseJoinLink, relayOption } from './link.js';
 import { readEvents } from './sse.js';
 import { initialState, reduce, refusalMessage, kRoleLabels } from './state.js';
 import { MediaSession, HttpError } from './media.js';
@@ -11,7 +11,8 @@ const kOthers = { d2p: ['doctor', 'patient'], d2p_with_n: ['doctor', 'patient', 
                   d2p_with_d: ['doctor', 'patient', 'attending_doctor'] };
 
 const link = parseJoinLink(location.hash);
-const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+const relay = (link.ok && link.relay) || relayOption(new URLSearchParams(location.search).get('relay'));
+let iceServers = [];
 let state = initialState();
 let localStream = null;
 let publisher = null;
@@ -108,8 +109,10 @@ async function startMedia() {
   }
   $('local-video').srcObject = localStream;
   fillDevices();
+  // Relay-only must know the TURN server before it gathers (the answer's Link header is too late).
+  if (relay) iceServers = await fetchIceServers();
   publisher = new MediaSession({
-    url: api('whip'), token: link.token, relayOnly,
+    url: api('whip'), token: link.token, relay, iceServers,
     onState: (s, err) => mediaState('publish', s, err),
   });
   try {
@@ -118,6 +121,16 @@ async function startMedia() {
     return mediaFailed(e);
   }
   if (state.phase === 'call') subscribeOthers();
+}
+
+async function fetchIceServers() {
+  try {
+    const resp = await fetch(api('ice-servers'), { headers: { Authorization: `Bearer ${link.token}` }, cache: 'no-store' });
+    if (!resp.ok) return [];
+    return (await resp.json()).ice_servers || [];
+  } catch {
+    return [];
+  }
 }
 
 function mediaFailed(e) {
@@ -147,11 +160,6 @@ function subscribeOthers() {
 async function subscribe(role, force = false) {
   const existing = subscriptions.get(role);
   if (existing && !force) return;
-  if (existing) {
-    existing.session.close();
-    existing.tile.remove();
-    subscriptions.delete(role);
-  }
   const tile = document.createElement('figure');
   tile.className = 'tile remote';
   tile.dataset.role = role;
@@ -165,22 +173,39 @@ async function subscribe(role, force = false) {
   const remote = new MediaStream();
   video.srcObject = remote;
   const session = new MediaSession({
-    url: api(`whep?role=${encodeURIComponent(role)}`), token: link.token, relayOnly,
+    url: api(`whep?role=${encodeURIComponent(role)}`), token: link.token, relay,
     iceServers: publisher.iceServers,
     onTrack: (ev) => { remote.addTrack(ev.track); video.play().catch(() => {}); },
     onState: () => {},
   });
   const entry = { session, tile };
   subscriptions.set(role, entry);
-  try {
-    await session.start(null);
-    $('tiles').append(tile);
-  } catch {
-    // Not published yet: the 'published' event subscribes again.
-    if (subscriptions.get(role) === entry) subscriptions.delete(role);
-    session.closed = true;
-    session.pc?.close();
+  if (existing) {
+    // The old session must be gone before the new one is asked for, or the server may refuse it.
+    existing.tile.remove();
+    await existing.session.close();
   }
+  for (let attempt = 0; attempt < 5 && subscriptions.get(role) === entry; attempt++) {
+    try {
+      await session.start(null);
+      if (subscriptions.get(role) !== entry || session.closed) {
+        session.close();
+        return;
+      }
+      $('tiles').append(tile);
+      return;
+    } catch (e) {
+      session.pc?.close();
+      // 404: not published yet, the 'published' event subscribes again. 409: a previous session
+      // of ours is still being torn down: retry shortly.
+      if (!(e instanceof HttpError) || e.status !== 409) break;
+      console.warn(`subscribe ${role}: ${e.body?.code || e.status}, retrying`);
+      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+    }
+  }
+  if (subscriptions.get(role) === entry) subscriptions.delete(role);
+  session.closed = true;
+  session.pc?.close();
 }
 
 function onEvent(ev) {
@@ -323,6 +348,29 @@ window.medrelay = {
         if (s.kind === 'audio') r.audioPackets += s.packetsReceived || 0;
       });
       out[role] = r;
+    }
+    return out;
+  },
+  // The selected ICE candidate pair of each session: local candidate type and relay protocol,
+  // remote address. Keys: 'publish' and the subscribed roles.
+  async pairs() {
+    const sessions = [['publish', publisher], ...[...subscriptions].map(([r, s]) => [r, s.session])];
+    const out = {};
+    for (const [name, session] of sessions) {
+      if (!session?.pc) continue;
+      const stats = await session.pc.getStats();
+      let pair = null;
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      });
+      if (!pair) {
+        out[name] = null;
+        continue;
+      }
+      const local = stats.get(pair.localCandidateId) || {};
+      const remote = stats.get(pair.remoteCandidateId) || {};
+      out[name] = { state: pair.state, localType: local.candidateType, relayProtocol: local.relayProtocol || null,
+                    remote: `${remote.address}:${remote.port}`, remoteProtocol: remote.protocol };
     }
     return out;
   },

@@ -18,11 +18,14 @@ function fragOf(sdp) {
 
 // One WHIP or WHEP session with its own RTCPeerConnection.
 export class MediaSession {
-  constructor({ url, token, iceServers, relayOnly, onTrack, onState }) {
+  // relay: null (any path), or 'any' | 'udp' | 'tcp' | 'tls' (relay-only, through TURN over that
+  // client transport).
+  constructor({ url, token, iceServers, relay, onTrack, onState }) {
     this.url = url;
     this.token = token;
-    this.iceServers = iceServers || [];
-    this.relayOnly = Boolean(relayOnly);
+    this.relay = relay || null;
+    this.relayOnly = Boolean(relay);
+    this.iceServers = filterServers(iceServers || [], this.relay);
     this.onTrack = onTrack || (() => {});
     this.onState = onState || (() => {});
     this.location = null;
@@ -57,18 +60,21 @@ export class MediaSession {
       body: pc.localDescription.sdp,
     });
     if (resp.status !== 201) throw new HttpError(resp.status, await resp.json().catch(() => null));
-    this.location = new URL(resp.headers.get('Location'), this.url).href;
+    // Location is relative to the request URL, itself relative to the page (RFC 9110 §10.2.2).
+    this.location = new URL(resp.headers.get('Location'), new URL(this.url, globalThis.location?.href)).href;
     this.etag = resp.headers.get('ETag');
     const links = resp.headers.get('Link');
-    const servers = links ? parseIceServers([links]) : [];
+    const servers = filterServers(links ? parseIceServers([links]) : [], this.relay);
     const answer = await resp.text();
     this.answer = answer;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     if (servers.length > 0) {
+      const hadServers = this.iceServers.length > 0;
       this.iceServers = servers;
       pc.setConfiguration(this.config());
-      // Relay-only needs the TURN server, which arrives with the answer: gather again with it.
-      if (this.relayOnly) await this.restartIce();
+      // Relay-only without a TURN server gathered nothing: gather again with the one the answer
+      // brought.
+      if (this.relayOnly && !hadServers) await this.restartIce();
     }
     return servers;
   }
@@ -158,6 +164,25 @@ export class MediaSession {
                                    keepalive: true }).catch(() => {});
     }
   }
+}
+
+// Keeps only the TURN URLs of one client transport: 'udp' turn:…?transport=udp, 'tcp'
+// turn:…?transport=tcp, 'tls' turns:…; 'any' or null keeps all.
+export function filterServers(servers, relay) {
+  if (!relay || relay === 'any') return servers;
+  const keep = (u) => {
+    const tls = /^turns:/i.test(u);
+    const tcp = /[?&]transport=tcp/i.test(u);
+    if (relay === 'tls') return tls;
+    if (relay === 'tcp') return !tls && tcp && /^turn:/i.test(u);
+    return /^turn:/i.test(u) && !tcp;
+  };
+  const out = [];
+  for (const s of servers) {
+    const urls = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter(keep);
+    if (urls.length > 0) out.push({ ...s, urls });
+  }
+  return out;
 }
 
 function sleep(ms) {

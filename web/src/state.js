@@ -66,6 +66,8 @@ export function reduce(state, action) {
                  toasts: toast(state, 'The consultation has ended.') };
       }
       if (e.type === 'admitted') {
+        // The doctor's own click and the event that follows it: one toast.
+        if (state.admitted) return { ...state, waitingPatient: false };
         const next = { ...state, admitted: true, waitingPatient: false,
                        toasts: toast(state, 'The patient has been admitted.') };
         if (state.phase === 'waiting') next.phase = 'call';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { joinLink, parseIceServers, parseJoinLink } from '../src/link.js';
+import { joinLink, parseIceServers, parseJoinLink, relayOption } from '../src/link.js';
+import { filterServers } from '../src/media.js';
 
 describe('parseJoinLink', () => {
   it('reads room and token from the fragment', () => {
@@ -34,5 +35,25 @@ describe('parseIceServers', () => {
   });
   it('returns nothing for no headers', () => {
     expect(parseIceServers(undefined)).toEqual([]);
+  });
+});
+
+describe('relay option', () => {
+  it('reads relay=1|udp|tcp|tls from the link fragment', () => {
+    const base = '#room=rm_1&token=abcdefgh12345678';
+    expect(parseJoinLink(base).relay).toBeUndefined();
+    expect(parseJoinLink(`${base}&relay=1`).relay).toBe('any');
+    expect(parseJoinLink(`${base}&relay=tcp`).relay).toBe('tcp');
+    expect(parseJoinLink(`${base}&relay=tls`).relay).toBe('tls');
+    expect(relayOption('yes')).toBe(null);
+  });
+  it('keeps only the TURN URLs of the chosen client transport', () => {
+    const servers = [{ urls: ['turn:h:1?transport=udp', 'turn:h:2?transport=tcp', 'turns:h:3?transport=tcp'],
+                       username: 'u', credential: 'c' }];
+    expect(filterServers(servers, 'udp')[0].urls).toEqual(['turn:h:1?transport=udp']);
+    expect(filterServers(servers, 'tcp')[0].urls).toEqual(['turn:h:2?transport=tcp']);
+    expect(filterServers(servers, 'tls')[0]).toEqual({ urls: ['turns:h:3?transport=tcp'], username: 'u', credential: 'c' });
+    expect(filterServers(servers, 'any')).toBe(servers);
+    expect(filterServers([{ urls: 'turn:h:1' }], 'tcp')).toEqual([]);
   });
 });

@@ -24,6 +24,9 @@ describe('state machine', () => {
     expect(s.toasts.at(-1).text).toBe('Patient joined.');
     s = reduce(s, ev({ type: 'admitted' }));
     expect(s.waitingPatient).toBe(false);
+    const toasts = s.toasts.length;
+    s = reduce(s, ev({ type: 'admitted' }));  // the event after the doctor's own click
+    expect(s.toasts.length).toBe(toasts);
   });
   it('early, expired, revoked and cancelled links are refused with their message', () => {
     const early = { allowed: false, code: 'not_yet_open', message_ja: 'このビデオ通話は開始前です。' };

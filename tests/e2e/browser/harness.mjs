@@ -35,7 +35,10 @@ export async function startRelay(binary, webRoot, extra = []) {
     proc.stderr.on('data', onData);
     proc.on('exit', (code) => reject(new Error(`medrelay exited ${code}:\n${output}`)));
   });
-  const base = `http://127.0.0.1:${port}`;
+  // With http.tls_cert the API is HTTPS (a test's self-signed certificate: callers set
+  // NODE_TLS_REJECT_UNAUTHORIZED=0 and launch the browser with ignoreHTTPSErrors).
+  const scheme = extra.some((a) => a.startsWith('http.tls_cert=')) ? 'https' : 'http';
+  const base = `${scheme}://127.0.0.1:${port}`;
   const key = readFileSync(join(dir, 'data', 'api-key'), 'utf8').trim();
   const relay = {
     base, key, dir, proc, output: () => output,
@@ -71,12 +74,12 @@ export async function startRelay(binary, webRoot, extra = []) {
   return relay;
 }
 
-export async function launchBrowser() {
+export async function launchBrowser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'medrelay-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true, args: kChromiumArgs, viewport: { width: 1100, height: 760 },
-    permissions: ['camera', 'microphone'],
+    permissions: ['camera', 'microphone'], ...options,
   });
   return { context, async close() { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
 }
