@@ -150,6 +150,7 @@ class TurnServer {
   bool takeTokens(Allocation& a, size_t len);
   void sendError(Request& r, uint16_t code, std::string_view reason);
   void sendChallenge(Request& r, uint16_t code);
+  size_t bareChallengeSize() const;
   void sendUnauth(const ClientTuple& to, std::span<const uint8_t> msg, size_t reqLen);
   bool rateLimitUnauthorized(const SocketAddress& from);
   void destroyAllocation(const ClientTuple& key);

@@ -460,12 +460,25 @@ TEST_F(TurnServerTest, UnauthenticatedAnswersRespectAmplificationRatio) {
   auto r = send(typical);
   ASSERT_EQ(code(r), 401);
   EXPECT_LE(static_cast<double>(last_.size()) / typical.size(), 1.6);
-  // The smallest possible Allocate cannot be answered within the ratio: no answer at all.
+  // The smallest possible Allocate (Chromium's first one: header + REQUESTED-TRANSPORT, 28 bytes)
+  // gets a bare challenge, the one answer allowed past the ratio: 64 bytes with the default
+  // realm, nothing larger.
   c.fingerprint = false;
   const auto tiny = c.request(
       method::kAllocate, [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }, false);
-  EXPECT_FALSE(send(tiny));
-  EXPECT_EQ(server_->counters().amplificationDropped, 1u);
+  ASSERT_EQ(tiny.size(), 28u);
+  ASSERT_EQ(code(send(tiny)), 401);
+  EXPECT_EQ(last_.size(), 64u);
+  EXPECT_EQ(server_->counters().amplificationDropped, 0u);
+  // With FINGERPRINT (36 bytes) the challenge carries one back: 72 bytes, still allowed.
+  c.fingerprint = true;
+  const auto tinyFp = c.request(
+      method::kAllocate, [](StunBuilder& b) { b.addRequestedTransport(kTransportUdp); }, false);
+  ASSERT_EQ(tinyFp.size(), 36u);
+  ASSERT_EQ(code(send(tinyFp)), 401);
+  EXPECT_EQ(last_.size(), 72u);
+  EXPECT_EQ(server_->counters().amplificationDropped, 0u);
+  c.fingerprint = false;
   // Over TCP the source is proven by the handshake: answered.
   ClientTuple tcp = udp_;
   tcp.transport = ClientTransport::kTcp;
