@@ -11,6 +11,8 @@
 
 #include <cctype>
 
+#include "common/strings.h"
+
 namespace medrelay::media {
 namespace {
 
@@ -37,17 +39,6 @@ const EVP_MD* digestFor(FingerprintAlgorithm algorithm) {
       return EVP_sha512();
   }
   return nullptr;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 int hexValue(char c) {
@@ -102,7 +93,7 @@ std::string_view fingerprintAlgorithmName(FingerprintAlgorithm algorithm) {
 
 std::optional<FingerprintAlgorithm> fingerprintAlgorithmFromName(std::string_view name) {
   for (size_t i = 0; i < std::size(kAlgorithms); ++i) {
-    if (equalsIgnoreCase(name, kAlgorithms[i].name)) return static_cast<FingerprintAlgorithm>(i);
+    if (iequals(name, kAlgorithms[i].name)) return static_cast<FingerprintAlgorithm>(i);
   }
   return std::nullopt;
 }

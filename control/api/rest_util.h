@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/strings.h"
 #include "control/api/rest_api.h"
 #include "control/consultation_requests.h"
 #include "control/policy.h"
@@ -45,9 +46,7 @@ inline Response jsonResponse(int status, const nlohmann::json& body) {
 }
 
 inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+  return trimBlanks(s);
 }
 
 // RFC 6750 §2.1: "Bearer" (case-insensitive) SP token.

@@ -9,12 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace medrelay::media::sdp::text {
 
 // Splits on runs of spaces and tabs; no empty tokens.
 std::vector<std::string_view> splitWhitespace(std::string_view s);
-std::string_view trim(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
+inline std::string_view trim(std::string_view s) {
+  return trimBlanks(s);
+}
+using medrelay::iequals;
 std::string toLower(std::string_view s);
 
 // Decimal unsigned integer that must fill the whole string and be <= max.

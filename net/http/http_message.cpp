@@ -6,10 +6,6 @@ namespace medrelay::net::http {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -17,26 +13,12 @@ int hexValue(char c) {
   return -1;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool containsToken(std::string_view fieldValue, std::string_view token) {
   while (!fieldValue.empty()) {
     size_t comma = fieldValue.find(',');
-    std::string_view item = trim(fieldValue.substr(0, comma));
+    std::string_view item = trimBlanks(fieldValue.substr(0, comma));
     if (equalsIgnoreCase(item, token)) return true;
     if (comma == std::string_view::npos) break;
     fieldValue.remove_prefix(comma + 1);

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace medrelay::net::http {
 
 // Header fields in arrival order; names compare case-insensitively (RFC 9110 5.1).
@@ -28,7 +30,9 @@ class Headers {
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return iequals(a, b);
+}
 // True if a comma-separated field value contains token (case-insensitive), e.g. "close".
 bool containsToken(std::string_view fieldValue, std::string_view token);
 // Decodes %XX escapes; '+' becomes a space only when plusIsSpace (query strings). nullopt on a
