@@ -222,6 +222,16 @@ async def main():
         local = server.metric("medrelay_turn_local_path_packets_total") - local_before
         assert relayed - relayed_before >= 50, f"relayed client->peer packets: {relayed}"
         assert relayed_in >= 5, f"relayed peer->client packets (ICE, DTLS, RTCP): {relayed_in}"
+        # The media plane's own families, scraped from the same live call (observability issue):
+        # both sessions completed ICE and DTLS, RTP flowed in and out, and the forwarding latency
+        # histogram observed the forwarded packets.
+        assert server.metric("medrelay_ice_handshakes_total") >= 2, "ICE handshakes"
+        assert server.metric("medrelay_dtls_handshakes_total") >= 2, "DTLS handshakes"
+        rtp_in = server.metric("medrelay_media_packets_total", kind="rtp", direction="in")
+        rtp_out = server.metric("medrelay_media_packets_total", kind="rtp", direction="out")
+        assert rtp_in >= 50 and rtp_out >= 50, f"RTP in {rtp_in}, out {rtp_out}"
+        forwarded = server.metric("medrelay_forwarding_latency_seconds_count")
+        assert forwarded >= 50, f"forwarding latency observations {forwarded}"
         if LOCAL_PATH:
             assert local >= relayed - relayed_before, f"local path {local}, relayed {relayed}"
         else:
