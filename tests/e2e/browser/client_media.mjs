@@ -201,6 +201,11 @@ async function caseDrop() {
       const pairs = await pairsOf(p);
       const ports = [...new Set(Object.values(pairs).map((x) => Number(x.remote.split(':').pop())))];
       if (ports.length === 0 || ports.some((x) => !x)) throw new Error(`pairs ${JSON.stringify(pairs)}`);
+      // A network drop takes the TURN server away too: otherwise ICE rightly fails over to the
+      // relay candidates the page got from the Link headers and the call never stalls.
+      const turn = /TURN listening: udp (\d+) tcp (\d+) tls (\d+)/.exec(relay.output());
+      if (!turn) throw new Error('no TURN listener in the server output');
+      for (const t of turn.slice(1).map(Number)) if (t) ports.push(t);
       nft('add', 'table', 'inet', table);
       nft('add', 'chain', 'inet', table, 'out', '{ type filter hook output priority 0 ; }');
       for (const port of ports) {
