@@ -152,17 +152,25 @@ void TurnServer::handleAllocate(Request& r) {
   if (auto w = b.finish()) sink_.sendToClient(r.from, w->data(), w->size());
 }
 
-void TurnServer::handleRefresh(Request& r) {
+// The requester's allocation (RFC 8656 §7.3–§11): 437 when its 5-tuple has none, 441 when it
+// was created with other credentials; either error is sent here and nullptr returned.
+TurnServer::Allocation* TurnServer::ownAllocation(Request& r) {
   const auto it = allocations_.find(r.from);
   if (it == allocations_.end()) {
     sendError(r, error::kAllocationMismatch, "Allocation Mismatch");
-    return;
+    return nullptr;
   }
-  Allocation& a = *it->second;
-  if (a.username != r.username) {
+  if (it->second->username != r.username) {
     sendError(r, error::kWrongCredentials, "Wrong Credentials");
-    return;
+    return nullptr;
   }
+  return it->second.get();
+}
+
+void TurnServer::handleRefresh(Request& r) {
+  Allocation* own = ownAllocation(r);
+  if (own == nullptr) return;
+  Allocation& a = *own;
   if (const auto f = r.msg.requestedAddressFamily(); f && *f != familyOf(a.relayed)) {
     sendError(r, error::kPeerAddressFamilyMismatch, "Peer Address Family Mismatch");
     return;
@@ -202,16 +210,9 @@ static bool installPermission(std::vector<Permission>& perms, const StunAddress&
 }
 
 void TurnServer::handleCreatePermission(Request& r) {
-  const auto it = allocations_.find(r.from);
-  if (it == allocations_.end()) {
-    sendError(r, error::kAllocationMismatch, "Allocation Mismatch");
-    return;
-  }
-  Allocation& a = *it->second;
-  if (a.username != r.username) {
-    sendError(r, error::kWrongCredentials, "Wrong Credentials");
-    return;
-  }
+  Allocation* own = ownAllocation(r);
+  if (own == nullptr) return;
+  Allocation& a = *own;
   std::array<StunAddress, kMaxPeersPerRequest> peers{};
   const size_t n = std::min(r.msg.xorPeerAddresses(peers), peers.size());
   if (n == 0) {
@@ -250,16 +251,9 @@ void TurnServer::handleCreatePermission(Request& r) {
 }
 
 void TurnServer::handleChannelBind(Request& r) {
-  const auto it = allocations_.find(r.from);
-  if (it == allocations_.end()) {
-    sendError(r, error::kAllocationMismatch, "Allocation Mismatch");
-    return;
-  }
-  Allocation& a = *it->second;
-  if (a.username != r.username) {
-    sendError(r, error::kWrongCredentials, "Wrong Credentials");
-    return;
-  }
+  Allocation* own = ownAllocation(r);
+  if (own == nullptr) return;
+  Allocation& a = *own;
   const auto number = channelNumberOf(r.msg);
   const auto peer = r.msg.xorPeerAddress();
   if (!number || !peer) {

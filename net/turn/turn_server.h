@@ -142,6 +142,7 @@ class TurnServer {
   void handleBinding(const ClientTuple& from, const stun::StunMessage& msg, size_t reqLen);
   bool authenticate(Request& r);
   void handleAllocate(Request& r);
+  Allocation* ownAllocation(Request& r);
   void handleRefresh(Request& r);
   void handleCreatePermission(Request& r);
   void handleChannelBind(Request& r);
