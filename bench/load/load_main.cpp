@@ -488,7 +488,12 @@ int run(const Config& cfg) {
     out["relay_rss_bytes"] = cpuEnd.rssBytes;
     out["relay_peak_rss_bytes"] = cpuEnd.peakRssBytes;
   }
-  if (!cfg.json.empty()) std::ofstream(cfg.json) << out.dump(2) << "\n";
+  if (!cfg.json.empty()) {
+    std::error_code ec;
+    const fs::path parent = fs::path(cfg.json).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    std::ofstream(cfg.json) << out.dump(2) << "\n";
+  }
   if (!cfg.quiet) {
     std::fprintf(stderr,
                  "medrelay-load: forwarded %.0f pkt/s (%.2f MB/s), loss %.3f %%, latency p50 %.0f "
