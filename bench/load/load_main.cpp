@@ -255,9 +255,12 @@ int run(const Config& cfg) {
     if (!rr) return 2;
     const std::string roomId = rr->json()["id"];
     for (int k = 0; k < m; ++k) {
-      nlohmann::json inv = {{"role", kRoles[k]}, {"subject", "load-" + std::to_string(k)}};
+      nlohmann::json inv = {{"role", kRoles[k]},
+                            {"subject", "load-" + std::to_string(r) + "-" + std::to_string(k)}};
       if (k == 2) {
-        inv["consent"] = {{"given_by", "load-1"}, {"given_at", nowIso()}, {"role", "nurse"}};
+        inv["consent"] = {{"given_by", "load-" + std::to_string(r) + "-1"},
+                          {"given_at", nowIso()},
+                          {"role", "nurse"}};
       }
       auto ir =
           post(port, apiKey, "/v1/rooms/" + roomId + "/invites", inv.dump(), "application/json");
