@@ -14,27 +14,34 @@ template <typename T>
 class Unwrapper {
  public:
   int64_t unwrap(T value) {
-    if (!last_) {
+    if (!started_) {
+      started_ = true;
       last_ = static_cast<int64_t>(value);
-      return *last_;
+      return last_;
     }
     constexpr int64_t kRange = int64_t{1} << (8 * sizeof(T));
-    const T prev = static_cast<T>(*last_);
+    const T prev = static_cast<T>(last_);
     const T forward = static_cast<T>(value - prev);
     int64_t delta = forward;
     if (static_cast<uint64_t>(forward) > static_cast<uint64_t>(kRange / 2)) delta -= kRange;
-    *last_ += delta;
-    return *last_;
+    last_ += delta;
+    return last_;
   }
   // Like unwrap() but does not move the reference point (for reordered/late packets).
   int64_t peek(T value) const {
     Unwrapper copy = *this;
     return copy.unwrap(value);
   }
-  void reset() { last_.reset(); }
+  void reset() {
+    started_ = false;
+    last_ = 0;
+  }
 
  private:
-  std::optional<int64_t> last_;
+  // A plain flag rather than std::optional: GCC 12 at -O3 misreads the optional's engaged state
+  // (-Wmaybe-uninitialized) once peek() copies the object.
+  bool started_ = false;
+  int64_t last_ = 0;
 };
 
 using SeqNumUnwrapper = Unwrapper<uint16_t>;
