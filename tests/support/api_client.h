@@ -1,5 +1,7 @@
 #pragma once
 
+#include <gtest/gtest.h>
+
 // A small blocking HTTP/1.1 client for the REST API tests: one connection per request
 // (Connection: close), JSON bodies, and an SSE reader.
 #include <arpa/inet.h>
@@ -201,5 +203,21 @@ class SseReader {
   std::string buffer_;
   ApiResponse head_;
 };
+
+// Every access-log record through GET /v1/access-log, following next_after page by page.
+inline std::vector<nlohmann::json> exportAccessLog(const ApiClient& backend) {
+  std::vector<nlohmann::json> out;
+  std::string after = "0";
+  while (true) {
+    auto r = backend.get("/v1/access-log?limit=1000&after=" + after);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const nlohmann::json page = r.json();
+    if (!page.contains("records")) break;
+    for (const auto& rec : page["records"]) out.push_back(rec);
+    if (page["next_after"].is_null()) break;
+    after = std::to_string(page["next_after"].get<uint64_t>());
+  }
+  return out;
+}
 
 }  // namespace medrelay::test

@@ -101,6 +101,13 @@ inline std::vector<std::string> isolatedServerArgs(const std::string& data_dir) 
           "--set", "shutdown.grace_ms=3000"};
 }
 
+// The admin API key a first start wrote to <data_dir>/api-key, without its line end.
+inline std::string readApiKey(const std::filesystem::path& data_dir) {
+  std::string key = readFile(data_dir / "api-key");
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  return key;
+}
+
 // The port the HTTP listener bound (from the "listening on" log line), 0 if not seen in time.
 inline uint16_t waitForHttpPort(ServerProcess& p, milliseconds timeout = milliseconds(10000)) {
   if (!p.waitForOutput("listening on ", timeout)) return 0;

@@ -148,20 +148,7 @@ class AccessLogProcessTest : public ::testing::Test {
   }
 
   // Every record through GET /v1/access-log, paged.
-  std::vector<json> exported() {
-    std::vector<json> out;
-    std::string after = "0";
-    while (true) {
-      auto r = backend().get("/v1/access-log?limit=1000&after=" + after);
-      EXPECT_EQ(r.status, 200) << r.body;
-      const json page = r.json();
-      if (!page.contains("records")) break;
-      for (const auto& rec : page["records"]) out.push_back(rec);
-      if (page["next_after"].is_null()) break;
-      after = std::to_string(page["next_after"].get<uint64_t>());
-    }
-    return out;
-  }
+  std::vector<json> exported() { return exportAccessLog(backend()); }
   std::vector<std::string> logFiles() const {
     std::vector<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(logDir())) {

@@ -100,20 +100,7 @@ class ApiProcessTest : public ::testing::Test {
     return r.json().value("token", "");
   }
   // Every access-log record, through GET /v1/access-log (paged).
-  std::vector<json> records() {
-    std::vector<json> out;
-    std::string after = "0";
-    while (true) {
-      auto r = backend().get("/v1/access-log?limit=1000&after=" + after);
-      EXPECT_EQ(r.status, 200) << r.body;
-      const json page = r.json();
-      if (!page.contains("records")) break;
-      for (const auto& rec : page["records"]) out.push_back(rec);
-      if (page["next_after"].is_null()) break;
-      after = std::to_string(page["next_after"].get<uint64_t>());
-    }
-    return out;
-  }
+  std::vector<json> records() { return exportAccessLog(backend()); }
   static bool hasRecord(const std::vector<json>& recs, const std::string& event,
                         const std::string& reason = {}, const std::string& room = {}) {
     for (const auto& r : recs) {

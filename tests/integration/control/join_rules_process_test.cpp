@@ -21,9 +21,7 @@ class JoinRulesProcessTest : public ::testing::Test {
     server_ = std::make_unique<ServerProcess>(dir_, args);
     port_ = waitForHttpPort(*server_);
     ASSERT_NE(port_, 0) << server_->output();
-    std::string key = readFile(dir_.path() / "data" / "api-key");
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-    api_ = std::make_unique<ApiClient>(port_, key);
+    api_ = std::make_unique<ApiClient>(port_, readApiKey(dir_.path() / "data"));
     offer_ = readFile(sourceDir() + "/tests/data/sdp/aiortc_publish.sdp");
     ASSERT_FALSE(offer_.empty());
   }

@@ -40,9 +40,7 @@ TEST(TurnInviteProcessTest, CredentialsFollowTheInviteFromIssueToRevocation) {
   const uint16_t turn = turnUdpPort(server);
   ASSERT_NE(turn, 0) << server.output();
 
-  std::string key = readFile(dir.path() / "data" / "api-key");
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-  ApiClient api(http, key);
+  ApiClient api(http, readApiKey(dir.path() / "data"));
   auto room = api.post("/v1/rooms", {{"mode", "d2p"},
                                      {"scheduled_start", "now"},
                                      {"institution_id", "clinic-1"},
