@@ -44,8 +44,9 @@ lines += [
     f"- Machine: {machine['cores']} cores, {machine['cpu']}, kernel {machine['kernel']}",
     f"- Build: {machine['build']}; commit {machine['commit']}",
     f"- Repetitions per figure: {machine['reps']}; figures are medians with [min–max].",
-    "- Everything runs on loopback. The relay under test is pinned to CPU 0 and the generator "
-    "to CPU 1 where the machine has two or more cores; CPU seconds come from /proc/<pid>/stat.",
+    "- Everything runs on loopback. The ceiling and medrelay with one worker are pinned to CPU 0 "
+    "and their generator to CPU 1 where the machine has two or more cores; medrelay with two "
+    "workers and the TURN servers are not pinned. CPU seconds come from /proc/<pid>/stat.",
     "",
 ]
 
@@ -90,24 +91,64 @@ if ceiling:
             f"{fmt(stats([r['latency']['p99_us'] for r in rs]))} |")
     lines.append("")
 
-# --- medrelay SFU forwarding (medrelay-load) --------------------------------------------------
+# --- medrelay SFU forwarding (medrelay-load --sweep) ------------------------------------------
 sfu = {}
 for p in glob.glob(os.path.join(out, "medrelay", "*_rep*.json")):
     r = load(p)
     sfu.setdefault(r.get("label", "default"), []).append(r)
-lines += ["## medrelay forwarding (WebRTC participants, SRTP)", ""]
+ceil2 = stats([r["forwarded_per_cpu_second"] for r in ceiling.get(2, [])])
+lines += ["## medrelay forwarding (WebRTC participants: WHIP/WHEP, ICE, DTLS, SRTP)", ""]
 if sfu:
-    lines += ["| run | forwarded pkt/s | forwarded per relay CPU-second | ratio to ceiling | loss | "
-              "latency p50 / p99 (µs) | join time p50 (ms) |", "|---|---|---|---|---|---|---|"]
-    ceil1 = stats([r["forwarded_per_cpu_second"] for r in ceiling.get(1, [])])
+    any_run = next(iter(sfu.values()))[0]
+    lines += [f"{any_run['rooms']} rooms of doctor, patient and nurse ({any_run['publishers']} "
+              f"publishers, {any_run['subscriptions']} SRTP subscriptions, every packet forwarded to "
+              "2 subscribers). Each participant sends Opus-shaped audio (50 packets/s) and "
+              "VP8-shaped video; the search raises the video bitrate per participant until a level "
+              "saturates (loss > 1 %, forwarded < 90 % of the offer, or the pinned relay's CPU at "
+              "97 %), bisects twice, and then measures at 25/50/75/100 % of the saturation point. "
+              "The rows below are the 100 % step.", ""]
+    lines += ["| run | saturation (offered pkt/s) | forwarded pkt/s | relay CPU use | generator CPU use | "
+              "forwarded per relay CPU-second | **ratio to ceiling (K=2)** | loss | latency p50 / p99 (µs) | "
+              "join p50 (ms) | relay peak RSS (MiB) | search stopped by |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, rs in sorted(sfu.items()):
-        per = stats([r["forwarded_per_cpu_second"] for r in rs])
-        ratio = stats([r["forwarded_per_cpu_second"] / ceil1[0] for r in rs]) if ceil1 else None
-        lines.append(f"| {label} | {fmt(stats([r['forwarded_pps'] for r in rs]))} | {fmt(per)} | "
-                     f"{fmt(ratio, digits=2)} | {fmt(stats([r['loss'] for r in rs]), ' %', 100, 2)} | "
-                     f"{fmt(stats([r['latency']['p50_us'] for r in rs]))} / "
-                     f"{fmt(stats([r['latency']['p99_us'] for r in rs]))} | "
-                     f"{fmt(stats([r.get('join_ms_p50') for r in rs]))} |")
+        per = stats([r.get("forwarded_per_cpu_second") for r in rs])
+        ratio = (stats([r["forwarded_per_cpu_second"] / ceil2[0] for r in rs
+                        if r.get("forwarded_per_cpu_second")]) if ceil2 else None)
+        reasons = sorted({r.get("saturation", {}).get("stopped_by", "?") for r in rs})
+        lines.append(
+            f"| {label} | {fmt(stats([r.get('saturation', {}).get('offered_pps') for r in rs]))} | "
+            f"{fmt(stats([r.get('forwarded_pps') for r in rs]))} | "
+            f"{fmt(stats([r.get('relay_cpu_util') for r in rs]), ' %', 100)} | "
+            f"{fmt(stats([r.get('generator_cpu_util') for r in rs]), ' %', 100)} | {fmt(per)} | "
+            f"**{fmt(ratio, digits=2)}** | {fmt(stats([r.get('loss') for r in rs]), ' %', 100, 2)} | "
+            f"{fmt(stats([r['latency']['p50_us'] for r in rs if 'latency' in r]))} / "
+            f"{fmt(stats([r['latency']['p99_us'] for r in rs if 'latency' in r]))} | "
+            f"{fmt(stats([r.get('join_ms_p50') for r in rs]))} | "
+            f"{fmt(stats([r.get('relay_peak_rss_bytes') for r in rs]), '', 1 / 2**20, 1)} | "
+            f"{', '.join(reasons)} |")
+    lines += ["", "Figure of merit: forwarded packets per relay CPU-second ÷ the ceiling's (fan-out 2, "
+              "same traffic pattern, same run); goal ≥ 0.8 with SRTP on.", ""]
+
+    # Scaling: the sweep steps, per label and share of the saturation point.
+    lines += ["### Scaling: 25/50/75/100 % of the saturation point", "",
+              "| run | load | offered pkt/s | forwarded pkt/s | loss | relay CPU use | relay CPU µs per "
+              "forwarded packet | latency p50 / p90 / p99 (µs) |", "|---|---|---|---|---|---|---|---|"]
+    for label, rs in sorted(sfu.items()):
+        for pct in (25, 50, 75, 100):
+            st = [s for r in rs for s in r.get("steps", [])
+                  if s["phase"] == "sweep" and s["load_pct"] == pct]
+            if not st:
+                continue
+            lines.append(
+                f"| {label} | {pct} % | {fmt(stats([s['offered_pps'] for s in st]))} | "
+                f"{fmt(stats([s['forwarded_pps'] for s in st]))} | "
+                f"{fmt(stats([s['loss'] for s in st]), ' %', 100, 2)} | "
+                f"{fmt(stats([s.get('relay_cpu_util') for s in st]), ' %', 100)} | "
+                f"{fmt(stats([s.get('relay_cpu_per_forwarded_packet_us') for s in st]), '', 1, 2)} | "
+                f"{fmt(stats([s['latency']['p50_us'] for s in st]))} / "
+                f"{fmt(stats([s['latency']['p90_us'] for s in st]))} / "
+                f"{fmt(stats([s['latency']['p99_us'] for s in st]))} |")
     lines.append("")
 else:
     lines += ["Not measured in this run: " + machine.get("sfu_note", "medrelay-load is not built.")
@@ -144,25 +185,6 @@ if turn:
                       "10 ms resolution; compare the min–max ranges."]
     lines.append("")
 
-# --- Scaling ----------------------------------------------------------------------------------
-scaling = {}
-for p in glob.glob(os.path.join(out, "scaling", "*_rep*.json")):
-    r = load(p)
-    scaling.setdefault((r.get("target", "ceiling"), r["load_pct"]), []).append(r)
-if scaling:
-    lines += ["## Scaling: share of the saturation point", "",
-              "| target | load | offered pkt/s | forwarded pkt/s | relay CPU s per 1 M forwarded | "
-              "latency p50 / p90 / p99 (µs) |", "|---|---|---|---|---|---|"]
-    for (target, pct), rs in sorted(scaling.items()):
-        cpu_per_m = stats([r["relay_cpu_seconds"] / r["received_packets"] * 1e6
-                           if r["received_packets"] else None for r in rs])
-        lines.append(f"| {target} | {pct} % | {fmt(stats([r['offered_pps'] for r in rs]))} | "
-                     f"{fmt(stats([r['forwarded_pps'] for r in rs]))} | {fmt(cpu_per_m, digits=2)} | "
-                     f"{fmt(stats([r['latency']['p50_us'] for r in rs]))} / "
-                     f"{fmt(stats([r['latency']['p90_us'] for r in rs]))} / "
-                     f"{fmt(stats([r['latency']['p99_us'] for r in rs]))} |")
-    lines.append("")
-
 # --- Plots ------------------------------------------------------------------------------------
 plots = []
 gp = []
@@ -179,11 +201,14 @@ for k in sorted(ceiling):
     cdf_series.append((path, f"ceiling K={k}"))
 for label, rs in sorted(sfu.items()):
     run = median_run(rs, "forwarded_pps")
-    path = os.path.join(data_dir, f"cdf_medrelay_{label}.dat")
-    with open(path, "w") as f:
-        for us, q in run.get("latency_cdf", []):
-            f.write(f"{max(us, 1)} {q}\n")
-    cdf_series.append((path, f"medrelay {label}"))
+    for s in run.get("steps", []):
+        if s["phase"] != "sweep" or (label != "workers=1" and s["load_pct"] != 100):
+            continue
+        path = os.path.join(data_dir, f"cdf_medrelay_{label}_{s['load_pct']}.dat")
+        with open(path, "w") as f:
+            for us, q in s.get("latency_cdf", []):
+                f.write(f"{max(us, 1)} {q}\n")
+        cdf_series.append((path, f"medrelay {label} at {s['load_pct']} %"))
 if cdf_series:
     gp += ["set terminal png size 900,540",
            f"set output '{os.path.join(out, 'latency_cdf.png')}'",
@@ -194,30 +219,32 @@ if cdf_series:
            "unset logscale x"]
     plots.append(("latency_cdf.png", "Latency CDF"))
 
-if scaling:
+if sfu:
     series = []
-    for target in sorted({t for t, _ in scaling}):
-        path = os.path.join(data_dir, f"scaling_{target}.dat")
+    for label, rs in sorted(sfu.items()):
+        # Every step of every run (search and sweep): forwarded vs offered.
+        path = os.path.join(data_dir, f"load_{label}.dat")
         with open(path, "w") as f:
-            for (t, pct), rs in sorted(scaling.items(), key=lambda kv: kv[0][1]):
-                if t != target:
-                    continue
-                off = statistics.median(r["offered_pps"] for r in rs)
-                fw = stats([r["forwarded_pps"] for r in rs])
-                f.write(f"{off} {fw[0]} {fw[1]} {fw[2]}\n")
-        series.append((path, target))
+            for r in rs:
+                for s in sorted(r.get("steps", []), key=lambda s: s["offered_pps"]):
+                    f.write(f"{s['offered_pps']} {s['forwarded_pps']}\n")
+        series.append((path, f"medrelay {label}"))
+    top = max(s["offered_pps"] for rs in sfu.values() for r in rs for s in r.get("steps", [])) \
+        if any(r.get("steps") for rs in sfu.values() for r in rs) else 1
     gp += ["set terminal png size 900,540", f"set output '{os.path.join(out, 'throughput_vs_load.png')}'",
-           "set title 'Forwarded vs offered load (median, min-max bars)'",
-           "set xlabel 'offered packets/s'", "set ylabel 'forwarded packets/s'", "set key top left",
-           "set grid", "plot " + ", ".join(
-               f"'{p}' using 1:2:3:4 with yerrorlines lw 2 title '{t}'" for p, t in series)]
+           "set title 'medrelay: forwarded vs offered packets/s (every search and sweep step, all runs)'",
+           "set xlabel 'offered forwarded packets/s'", "set ylabel 'forwarded packets/s'",
+           "set key top left", "set grid", f"set xrange [0:{top * 1.05}]", f"set yrange [0:{top * 1.05}]",
+           "plot x with lines dt 2 lc rgb 'gray' title 'offered (no loss)', " + ", ".join(
+               f"'{p}' using 1:2 with points pt 7 ps 1 title '{t}'" for p, t in series),
+           "unset xrange", "unset yrange"]
     plots.append(("throughput_vs_load.png", "Throughput vs offered load"))
 
 bars = []
-if 1 in ceiling:
-    bars.append(("ceiling K=1", stats([r["forwarded_per_cpu_second"] for r in ceiling[1]])))
+if 2 in ceiling:
+    bars.append(("ceiling K=2", stats([r["forwarded_per_cpu_second"] for r in ceiling[2]])))
 for label, rs in sorted(sfu.items()):
-    bars.append((f"medrelay SFU {label}", stats([r["forwarded_per_cpu_second"] for r in rs])))
+    bars.append((f"medrelay SFU {label}", stats([r.get("forwarded_per_cpu_second") for r in rs])))
 for server, rs in sorted(turn.items()):
     bars.append((f"{server} TURN", stats([r["relayed_per_cpu_second"] for r in rs])))
 bars = [(n, s) for n, s in bars if s]

@@ -2,11 +2,9 @@
 // attaches to --url), creates rooms of doctor/patient(/nurse) through the REST API, publishes
 // audio+video over WHIP and subscribes to every other participant over WHEP (ICE, DTLS, SRTP),
 // sends paced RTP carrying a sequence and send time, and measures what the relay forwards: loss,
-// latency, join time, packets/s, relay CPU-seconds per forwarded packet and RSS.
-#include <fcntl.h>
-#include <sched.h>
+// latency, join time, packets/s, relay CPU-seconds per forwarded packet and RSS. One fixed load,
+// or --sweep: find the saturation point, then measure at 25/50/75/100 % of it (sweep_plan.h).
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,13 +16,13 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench/load/load_stats.h"
+#include "bench/load/relay_process.h"
 #include "bench/load/rtp_traffic.h"
+#include "bench/load/sweep_plan.h"
 #include "bench/load/webrtc_peer.h"
 #include "media/dtls_certificate.h"
 #include "media/dtls_context.h"
@@ -54,98 +52,14 @@ struct Config {
   double maxLoss = 0.05;
   std::string json;
   bool quiet = false;
-};
-
-// medrelay started by us, stderr to a file in its temp dir; SIGTERM on destruction.
-class RelayProcess {
- public:
-  ~RelayProcess() { stop(); }
-  bool start(const Config& c) {
-    char tmpl[] = "/tmp/medrelay-load-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return false;
-    dir_ = tmpl;
-    const std::string data = dir_ + "/data";
-    const std::string log = dir_ + "/medrelay.log";
-    std::vector<std::string> args = {c.medrelay,
-                                     "--set",
-                                     "storage.data_dir=" + data,
-                                     "--set",
-                                     "http.listen=127.0.0.1:0",
-                                     "--set",
-                                     "media.udp_port=0",
-                                     "--set",
-                                     "media.tcp_port=0",
-                                     "--set",
-                                     "media.workers=" + std::to_string(c.workers),
-                                     "--set",
-                                     "turn.enabled=false"};
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      _exit(127);
-    }
-    if (c.relayCpu >= 0) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(c.relayCpu, &set);
-      ::sched_setaffinity(pid_, sizeof set, &set);
-    }
-    static const std::regex re("listening on 127\\.0\\.0\\.1 port ([0-9]+)");
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream f(log);
-      std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      std::smatch m;
-      if (std::regex_search(text, m, re)) port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        std::fprintf(stderr, "medrelay-load: medrelay exited:\n%s\n", text.c_str());
-        return false;
-      }
-    }
-    std::ifstream k(data + "/api-key");
-    std::getline(k, apiKey_);
-    while (!apiKey_.empty() && (apiKey_.back() == '\r' || apiKey_.back() == ' ')) {
-      apiKey_.pop_back();
-    }
-    return port_ != 0 && !apiKey_.empty();
-  }
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (i == 99) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-        }
-      }
-      pid_ = -1;
-    }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-      dir_.clear();
-    }
-  }
-  pid_t pid() const { return pid_; }
-  uint16_t port() const { return port_; }
-  const std::string& apiKey() const { return apiKey_; }
-
- private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  std::string apiKey_;
+  // --sweep: search the saturation point, then measure at 25/50/75/100 % of it.
+  bool sweep = false;
+  int startKbps = 2000;
+  double searchFactor = 2.0;
+  int refineSteps = 2;
+  double saturationLoss = 0.01;
+  double searchStep = 1.5;
+  double settle = 0.5;
 };
 
 std::string randomToken(size_t n) {
@@ -222,7 +136,7 @@ int run(const Config& cfg) {
   std::string apiKey = cfg.apiKey;
   pid_t relayPid = -1;
   if (cfg.url.empty()) {
-    if (!relay.start(cfg)) {
+    if (!relay.start({cfg.medrelay, cfg.workers, cfg.relayCpu})) {
       std::fprintf(stderr, "medrelay-load: could not start %s\n", cfg.medrelay.c_str());
       return 2;
     }
@@ -276,7 +190,7 @@ int run(const Config& cfg) {
   }
 
   const uint32_t streams = static_cast<uint32_t>(people.size() * 2);
-  LatencyHistogram latency;
+  auto latency = std::make_unique<LatencyHistogram>();
   std::vector<std::unique_ptr<Subscription>> subs;
   // Publishers first (WHIP), then every subscription to the others in the room (WHEP).
   for (uint32_t i = 0; i < people.size(); ++i) {
@@ -325,7 +239,7 @@ int run(const Config& cfg) {
         ++sp->packets;
         sp->bytes += len;
         sp->loss.onPacket(stamp->stream, stamp->sequence);
-        latency.add(now - stamp->sendNs);
+        latency->add(now - stamp->sendNs);
         Participant& from = people[stamp->stream / 2];
         if (from.firstForwardedNs == 0) from.firstForwardedNs = now;
       });
@@ -333,12 +247,32 @@ int run(const Config& cfg) {
     }
   }
 
-  // Wait for every peer to connect, then send for --duration, then drain.
+  // Wait for every peer to connect, then run the plan's steps (one fixed load, or the sweep),
+  // then drain.
+  const uint32_t fanOut = static_cast<uint32_t>(m - 1);
   TrafficModel model;
   model.participants = static_cast<uint32_t>(people.size());
   model.audio = cfg.audioPps > 0;
-  model.video = cfg.videoKbps > 0;
+  model.video = cfg.sweep || cfg.videoKbps > 0;
   model.videoBitrate = static_cast<uint32_t>(cfg.videoKbps) * 1000;
+  auto offeredAt = [model, fanOut](uint32_t kbps) {
+    TrafficModel mm = model;
+    mm.videoBitrate = kbps * 1000;
+    return mm.packetsPerSecondPerParticipant() * mm.participants * fanOut;
+  };
+  SweepPlan plan = SweepPlan::fixed(static_cast<uint32_t>(cfg.videoKbps), cfg.duration);
+  if (cfg.sweep) {
+    SweepPlan::Options o;
+    o.startKbps = static_cast<uint32_t>(cfg.startKbps);
+    o.factor = cfg.searchFactor;
+    o.refineSteps = cfg.refineSteps;
+    o.maxLoss = cfg.saturationLoss;
+    o.cpuLimit = relayPid > 0 && cfg.relayCpu >= 0 ? 1.0 : 0.0;
+    o.searchS = cfg.searchStep;
+    o.settleS = cfg.settle;
+    o.measureS = cfg.duration;
+    plan = SweepPlan(o, offeredAt);
+  }
   std::unique_ptr<TrafficSchedule> schedule;
   enum class Phase { kConnecting, kSending, kDraining } phase = Phase::kConnecting;
   const uint64_t setupStartNs = monotonicNs();
@@ -348,8 +282,6 @@ int run(const Config& cfg) {
   uint64_t sent = 0;
   uint64_t sendFailed = 0;
   bool connectFailed = false;
-  ProcUsage cpuStart;
-  ProcUsage cpuEnd;
   std::vector<ScheduledPacket> due(256);
   std::vector<uint8_t> buf(2048);
   auto allConnected = [&] {
@@ -366,6 +298,93 @@ int run(const Config& cfg) {
     for (auto& s : subs) n += s->packets;
     return n;
   };
+  auto bytesSoFar = [&] {
+    uint64_t n = 0;
+    for (auto& s : subs) n += s->bytes;
+    return n;
+  };
+  auto cpuOf = [](pid_t pid) {
+    return pid > 0 ? readProcUsage(pid).value_or(ProcUsage{}).cpuSeconds : 0.0;
+  };
+
+  // The running step and its measured window.
+  struct Window {
+    uint64_t startNs = 0;
+    uint64_t sent = 0;
+    uint64_t forwarded = 0;
+    uint64_t bytes = 0;
+    double relayCpu = 0;
+    double genCpu = 0;
+  };
+  std::optional<LoadStep> step;
+  uint64_t stepStartNs = 0;
+  bool measuring = false;
+  Window window;
+  nlohmann::json steps = nlohmann::json::array();
+  nlohmann::json mainStep;  // the fixed step, or the sweep's 100 % step
+  ProcUsage relayEnd;
+  auto beginStep = [&](uint64_t now) {
+    step = plan.next();
+    if (!step) return false;
+    schedule->setVideoBitrate(step->videoKbps * 1000);
+    stepStartNs = now;
+    measuring = false;
+    return true;
+  };
+  auto endStep = [&](uint64_t now) {
+    const double seconds = static_cast<double>(now - window.startNs) / 1e9;
+    const double relayCpu = cpuOf(relayPid) - window.relayCpu;
+    const double genCpu = cpuOf(::getpid()) - window.genCpu;
+    const uint64_t stepSent = sent - window.sent;
+    const uint64_t forwarded = forwardedSoFar() - window.forwarded;
+    const double expected = static_cast<double>(stepSent) * fanOut;
+    StepOutcome o;
+    o.offeredPps = offeredAt(step->videoKbps);
+    o.forwardedPps = static_cast<double>(forwarded) / seconds;
+    o.loss = expected > 0 ? std::max(0.0, 1.0 - static_cast<double>(forwarded) / expected) : 1.0;
+    o.relayCpuUtil = relayPid > 0 ? relayCpu / seconds : -1;
+    const bool saturated = plan.saturated(o);
+    nlohmann::json r = {
+        {"phase", LoadStep::phaseName(step->phase)},
+        {"load_pct", step->loadPct},
+        {"video_kbps", step->videoKbps},
+        {"duration_s", seconds},
+        {"offered_pps", o.offeredPps},
+        {"sent_pps", static_cast<double>(stepSent) / seconds},
+        {"forwarded_pps", o.forwardedPps},
+        {"forwarded_bytes_per_s", static_cast<double>(bytesSoFar() - window.bytes) / seconds},
+        {"loss", o.loss},
+        {"latency", latency->summary()},
+        {"generator_cpu_util", genCpu / seconds},
+        {"saturated", saturated},
+    };
+    if (step->phase != LoadStep::Phase::kSearch) r["latency_cdf"] = latency->cdf();
+    if (relayPid > 0) {
+      r["relay_cpu_seconds"] = relayCpu;
+      r["relay_cpu_util"] = o.relayCpuUtil;
+      r["forwarded_per_cpu_second"] =
+          relayCpu > 0 ? static_cast<double>(forwarded) / relayCpu : 0.0;
+      r["relay_cpu_per_forwarded_packet_us"] =
+          forwarded == 0 ? 0.0 : relayCpu * 1e6 / static_cast<double>(forwarded);
+    }
+    if (!cfg.quiet) {
+      std::fprintf(stderr,
+                   "medrelay-load: %-6s %3d %% video %6u kbit/s: offered %7.0f forwarded %7.0f "
+                   "pkt/s, loss %.2f %%, p50/p99 %.0f/%.0f us, relay CPU %.0f %%, generator "
+                   "CPU %.0f %%%s\n",
+                   LoadStep::phaseName(step->phase), step->loadPct, step->videoKbps, o.offeredPps,
+                   o.forwardedPps, o.loss * 100, latency->percentileUs(0.5),
+                   latency->percentileUs(0.99), o.relayCpuUtil * 100, genCpu / seconds * 100,
+                   saturated ? "  (saturated)" : "");
+    }
+    if (step->phase == LoadStep::Phase::kFixed ||
+        (step->phase == LoadStep::Phase::kSweep && step->loadPct == 100)) {
+      mainStep = r;
+    }
+    steps.push_back(std::move(r));
+    plan.report(o);
+  };
+
   net::Timer tick(loop, [&] {
     const uint64_t now = monotonicNs();
     if (phase == Phase::kConnecting) {
@@ -374,12 +393,12 @@ int run(const Config& cfg) {
         sendStartNs = now;
         nextProgressNs = now + 1'000'000'000ULL;
         schedule = std::make_unique<TrafficSchedule>(model, now);
-        if (relayPid > 0) cpuStart = readProcUsage(relayPid).value_or(ProcUsage{});
         if (!cfg.quiet) {
           std::fprintf(stderr,
                        "medrelay-load: %zu publishers, %zu subscriptions connected in %.0f ms\n",
                        people.size(), subs.size(), static_cast<double>(now - setupStartNs) / 1e6);
         }
+        beginStep(now);
       } else if (now - setupStartNs > 20'000'000'000ULL) {
         connectFailed = true;
         loop.stop();
@@ -401,7 +420,18 @@ int run(const Config& cfg) {
           }
         }
       } while (n == due.size());
-      if (now >= nextProgressNs) {
+      if (!measuring && now - stepStartNs >= static_cast<uint64_t>(step->settleS * 1e9)) {
+        measuring = true;
+        window = {now, sent, forwardedSoFar(), bytesSoFar(), cpuOf(relayPid), cpuOf(::getpid())};
+        latency = std::make_unique<LatencyHistogram>();
+      } else if (measuring && now - window.startNs >= static_cast<uint64_t>(step->measureS * 1e9)) {
+        endStep(now);
+        if (!beginStep(now)) {
+          phase = Phase::kDraining;
+          sendEndNs = now;
+        }
+      }
+      if (!cfg.sweep && now >= nextProgressNs) {
         nextProgressNs += 1'000'000'000ULL;
         if (!cfg.quiet) {
           std::fprintf(stderr, "medrelay-load: t=%.0fs sent %lu forwarded %lu\n",
@@ -410,14 +440,10 @@ int run(const Config& cfg) {
                        static_cast<unsigned long>(forwardedSoFar()));
         }
       }
-      if (now - sendStartNs >= static_cast<uint64_t>(cfg.duration * 1e9)) {
-        phase = Phase::kDraining;
-        sendEndNs = now;
-      }
       return;
     }
     if (now - sendEndNs >= 300'000'000ULL) {
-      if (relayPid > 0) cpuEnd = readProcUsage(relayPid).value_or(ProcUsage{});
+      if (relayPid > 0) relayEnd = readProcUsage(relayPid).value_or(ProcUsage{});
       loop.stop();
     }
   });
@@ -436,18 +462,16 @@ int run(const Config& cfg) {
     return 1;
   }
 
-  // Results.
-  const double seconds = static_cast<double>(sendEndNs - sendStartNs) / 1e9;
-  uint64_t received = 0, bytes = 0, lost = 0, unprotectFailures = 0;
+  // Results: the whole run (stamp-based loss, join times), the main step at the top level.
+  uint64_t received = 0, lost = 0, unprotectFailures = 0;
   size_t silent = 0;
   for (auto& s : subs) {
     received += s->packets;
-    bytes += s->bytes;
     lost += s->loss.lost();
     unprotectFailures += s->peer->unprotectFailures();
     if (s->packets == 0) ++silent;
   }
-  const double loss =
+  const double stampedLoss =
       received + lost == 0 ? 1.0 : static_cast<double>(lost) / static_cast<double>(received + lost);
   std::vector<double> joins;
   for (auto& p : people) {
@@ -455,41 +479,45 @@ int run(const Config& cfg) {
       joins.push_back(static_cast<double>(p.firstForwardedNs - p.whipPostNs) / 1e6);
     }
   }
-  const double relayCpu = cpuEnd.cpuSeconds - cpuStart.cpuSeconds;
   nlohmann::json out = {
       {"tool", "medrelay-load"},
+      {"mode", cfg.sweep ? "sweep" : "fixed"},
       {"workers", cfg.workers},
       {"rooms", cfg.rooms},
       {"participants_per_room", m},
       {"publishers", people.size()},
       {"subscriptions", subs.size()},
-      {"duration_s", seconds},
       {"audio_pps", model.audio ? 50 : 0},
-      {"video_kbps", cfg.videoKbps},
+      {"relay_cpu_pinned", cfg.relayCpu},
+      {"generator_cpu_pinned", cfg.genCpu},
+      {"run_seconds", static_cast<double>(sendEndNs - sendStartNs) / 1e9},
       {"sent_packets", sent},
       {"send_failed", sendFailed},
       {"forwarded_packets", received},
-      {"forwarded_bytes", bytes},
-      {"forwarded_pps", static_cast<double>(received) / seconds},
-      {"forwarded_bytes_per_s", static_cast<double>(bytes) / seconds},
-      {"expected_forwarded", sent * static_cast<uint64_t>(m - 1)},
-      {"lost_packets", lost},
-      {"loss", loss},
+      {"expected_forwarded", sent * static_cast<uint64_t>(fanOut)},
+      {"lost_packets_stamped", lost},
+      {"loss_stamped", stampedLoss},
       {"subscriptions_without_media", silent},
       {"srtp_unprotect_failures", unprotectFailures},
-      {"latency", latency.summary()},
-      {"latency_cdf", latency.cdf()},
       {"join_ms_p50", percentile(joins, 0.5)},
       {"join_ms_max", joins.empty() ? 0 : *std::max_element(joins.begin(), joins.end())},
       {"publishers_forwarded", joins.size()},
+      {"steps", steps},
   };
+  if (cfg.sweep) {
+    out["saturation"] = {{"video_kbps", plan.saturationKbps()},
+                         {"offered_pps", plan.saturationOfferedPps()},
+                         {"stopped_by", plan.stopReason()}};
+  }
+  for (const char* k : {"video_kbps", "duration_s", "offered_pps", "sent_pps", "forwarded_pps",
+                        "forwarded_bytes_per_s", "loss", "latency", "latency_cdf",
+                        "relay_cpu_seconds", "relay_cpu_util", "forwarded_per_cpu_second",
+                        "relay_cpu_per_forwarded_packet_us", "generator_cpu_util"}) {
+    if (mainStep.contains(k)) out[k] = mainStep[k];
+  }
   if (relayPid > 0) {
-    out["relay_cpu_seconds"] = relayCpu;
-    out["relay_cpu_per_forwarded_packet_us"] =
-        received == 0 ? 0.0 : relayCpu * 1e6 / static_cast<double>(received);
-    out["forwarded_per_cpu_second"] = relayCpu > 0 ? static_cast<double>(received) / relayCpu : 0;
-    out["relay_rss_bytes"] = cpuEnd.rssBytes;
-    out["relay_peak_rss_bytes"] = cpuEnd.peakRssBytes;
+    out["relay_rss_bytes"] = relayEnd.rssBytes;
+    out["relay_peak_rss_bytes"] = relayEnd.peakRssBytes;
   }
   if (!cfg.json.empty()) {
     std::error_code ec;
@@ -499,18 +527,22 @@ int run(const Config& cfg) {
   }
   if (!cfg.quiet) {
     std::fprintf(stderr,
-                 "medrelay-load: forwarded %.0f pkt/s (%.2f MB/s), loss %.3f %%, latency p50 %.0f "
-                 "p99 %.0f max %.0f us, join p50 %.0f ms, relay CPU %.2f s (%.1f us/pkt), "
-                 "RSS %.1f MB\n",
-                 static_cast<double>(received) / seconds,
-                 static_cast<double>(bytes) / seconds / 1e6, loss * 100, latency.percentileUs(0.5),
-                 latency.percentileUs(0.99), latency.maxUs(), percentile(joins, 0.5), relayCpu,
-                 received == 0 ? 0.0 : relayCpu * 1e6 / static_cast<double>(received),
-                 static_cast<double>(cpuEnd.rssBytes) / 1e6);
+                 "medrelay-load: join p50 %.0f ms, relay peak RSS %.1f MB, whole-run loss %.3f "
+                 "%% (%lu of %lu)\n",
+                 percentile(joins, 0.5), static_cast<double>(relayEnd.peakRssBytes) / 1e6,
+                 stampedLoss * 100, static_cast<unsigned long>(lost),
+                 static_cast<unsigned long>(received + lost));
+    if (cfg.sweep) {
+      std::fprintf(stderr,
+                   "medrelay-load: saturation at %u kbit/s per participant (%.0f pkt/s "
+                   "offered), search stopped by %s\n",
+                   plan.saturationKbps(), plan.saturationOfferedPps(), plan.stopReason().c_str());
+    }
   }
-  if (silent > 0 || loss >= cfg.maxLoss) {
+  // A sweep drives the relay into loss on purpose; only a fixed run is judged by its loss.
+  if (silent > 0 || (!cfg.sweep && stampedLoss >= cfg.maxLoss)) {
     std::fprintf(stderr, "medrelay-load: FAIL: %zu subscriptions received nothing, loss %.3f %%\n",
-                 silent, loss * 100);
+                 silent, stampedLoss * 100);
     return 1;
   }
   return 0;
@@ -528,7 +560,7 @@ int main(int argc, char** argv) {
   app.add_option("--workers", cfg.workers, "media.workers of the started medrelay");
   app.add_option("--rooms", cfg.rooms, "rooms");
   app.add_option("--participants", cfg.participants, "participants per room (2 or 3)");
-  app.add_option("--duration", cfg.duration, "seconds of media");
+  app.add_option("--duration", cfg.duration, "seconds of media measured (per sweep step)");
   app.add_option("--audio-pps", cfg.audioPps, "audio packets/s per participant (50, or 0 = none)");
   app.add_option("--video-kbps", cfg.videoKbps, "video bitrate per participant (0 = none)");
   app.add_option("--relay-cpu", cfg.relayCpu, "pin medrelay to this CPU (-1 = no)");
@@ -536,6 +568,16 @@ int main(int argc, char** argv) {
   app.add_option("--max-loss", cfg.maxLoss, "exit 1 at or above this loss fraction");
   app.add_option("--json", cfg.json, "write the result here");
   app.add_flag("--quiet", cfg.quiet, "no progress lines");
+  app.add_flag("--sweep", cfg.sweep,
+               "search the saturation point (raising the video bitrate), then measure "
+               "--duration s each at 25/50/75/100 % of it");
+  app.add_option("--start-kbps", cfg.startKbps, "sweep: first video bitrate of the search");
+  app.add_option("--search-factor", cfg.searchFactor, "sweep: bitrate factor between levels");
+  app.add_option("--refine", cfg.refineSteps, "sweep: bisections after the first saturated level");
+  app.add_option("--saturation-loss", cfg.saturationLoss,
+                 "sweep: a level with more loss than this fraction is saturated");
+  app.add_option("--search-step", cfg.searchStep, "sweep: seconds measured per search level");
+  app.add_option("--settle", cfg.settle, "sweep: seconds sent before each measured window");
   CLI11_PARSE(app, argc, argv);
   if (cfg.medrelay.empty() == cfg.url.empty()) {
     std::fprintf(stderr, "medrelay-load: give exactly one of --medrelay and --url\n");

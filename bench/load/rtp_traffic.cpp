@@ -23,8 +23,13 @@ size_t videoFrameBytes(const TrafficModel& m, bool keyframe) {
 double TrafficModel::packetsPerSecondPerParticipant() const {
   double pps = audio ? 50.0 : 0.0;
   if (video) {
-    const double avg = static_cast<double>(videoBitrate) / 8.0 / fps;
-    pps += std::ceil(avg / static_cast<double>(kMaxVideoPacket - kRtpHeaderSize)) * fps;
+    // Exactly what TrafficSchedule emits: per keyframe interval one keyframe and the deltas,
+    // each split into ceil(bytes / room) packets.
+    const auto room = static_cast<double>(kMaxVideoPacket - kRtpHeaderSize);
+    const auto keyEvery = static_cast<uint64_t>(std::max(1.0, keyframeIntervalS * fps));
+    const double key = std::max(1.0, std::ceil(double(videoFrameBytes(*this, true)) / room));
+    const double delta = std::max(1.0, std::ceil(double(videoFrameBytes(*this, false)) / room));
+    pps += (key + delta * double(keyEvery - 1)) / double(keyEvery) * fps;
   }
   return pps;
 }
@@ -81,6 +86,10 @@ void TrafficSchedule::emitFrame(const Event& e, ScheduledPacket* out, size_t max
   }
   // A burst cut short by max continues immediately; otherwise the next frame.
   queue_.push({pending_[p] > 0 ? e.at : e.at + frameNs, p, true});
+}
+
+void TrafficSchedule::setVideoBitrate(uint32_t bitsPerSecond) {
+  model_.videoBitrate = bitsPerSecond;
 }
 
 size_t TrafficSchedule::due(uint64_t nowNs, ScheduledPacket* out, size_t max) {

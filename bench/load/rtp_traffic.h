@@ -47,6 +47,9 @@ class TrafficSchedule {
   TrafficSchedule(const TrafficModel& model, uint64_t startNs, uint32_t seed = 1);
   // Appends every packet due at or before nowNs to out (at most max); returns how many.
   size_t due(uint64_t nowNs, ScheduledPacket* out, size_t max);
+  // Frames from now on are sized for this bitrate (a running sweep changes the load).
+  void setVideoBitrate(uint32_t bitsPerSecond);
+  const TrafficModel& model() const { return model_; }
   // When the next packet is due.
   uint64_t nextDueNs() const { return queue_.empty() ? ~0ULL : queue_.top().at; }
 

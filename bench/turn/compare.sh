@@ -5,10 +5,11 @@
 # turnutils_peer: client->peer and peer->client) and the server process's CPU seconds from
 # /proc/<pid>/stat (all threads). Both servers are started here and stopped after each run.
 #
-#   bench/turn/compare.sh MEDRELAY_BINARY OUT_DIR [REPS] [PROCS] [MESSAGES]
+#   bench/turn/compare.sh MEDRELAY_BINARY OUT_DIR [REPS] [PROCS] [MESSAGES] [INTERVAL_MS]
 # PROCS turnutils_uclient processes run in parallel, each with 4 clients (8 allocations: a
 # client and an RTCP-less second allocation per client; medrelay allows 8 per user and 16 per
-# source address, so each process has its own user name and 127.0.0.x source).
+# source address, so each process has its own user name and 127.0.0.x source). Each client sends
+# a message every INTERVAL_MS (turnutils_uclient -z).
 set -euo pipefail
 
 medrelay=${1:?medrelay binary}
@@ -16,6 +17,7 @@ out=${2:?output dir}
 reps=${3:-3}
 procs=${4:-8}
 messages=${5:-400}
+interval=${6:-5}
 secret=bench-secret-0123456789
 mkdir -p "$out"
 work=$(mktemp -d /tmp/medrelay-turn-bench.XXXXXX)
@@ -99,7 +101,7 @@ run_once() {  # $1 = server, $2 = rep
   local ucpids=()
   for i in $(seq "$procs"); do
     timeout 60 turnutils_uclient -W "$secret" -u "bench$i" -L "127.0.0.$((i + 1))" \
-      -e 127.0.0.1 -r "$peer_port" -p "$server_port" -m 4 -n "$messages" -l 1200 -z 5 -c \
+      -e 127.0.0.1 -r "$peer_port" -p "$server_port" -m 4 -n "$messages" -l 1200 -z "$interval" -c \
       127.0.0.1 >"$work/uclient.$i.log" 2>&1 &
     ucpids+=($!)
   done
@@ -130,7 +132,8 @@ print(json.dumps({"server": server, "rep": int(rep), "messages_sent": int(sent),
                   "messages_echoed": int(recv), "relayed_packets": relayed,
                   "loss": 1 - int(recv) / int(sent) if int(sent) else 0,
                   "cpu_seconds": cpu, "wall_seconds": float(t1) - float(t0),
-                  "allocations": int(procs) * 8, "peak_rss_bytes": int(rss or 0),
+                  "allocations": int(procs) * 8, "offered_msgs_per_s": int(sent) / (float(t1) - float(t0)),
+                  "peak_rss_bytes": int(rss or 0),
                   "relayed_per_cpu_second": relayed / cpu if cpu > 0 else None}))
 PY
   tail -n 1 "$out/turn.jsonl" >&2
