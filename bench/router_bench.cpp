@@ -297,7 +297,11 @@ void BM_RouterFanOut(benchmark::State& state) {
     return state.SkipWithError("fewer datagrams left the relay socket than were forwarded");
   }
   const auto forwarded = static_cast<double>(iterations) * k;
-  state.SetLabel(video ? "video VP8" : "audio Opus");
+  std::string label = video ? "video VP8" : "audio Opus";
+  if (auto profile = f.subscribers().front()->transport().srtpProfile()) {
+    label += ", " + std::string(srtpProfileParams(*profile).name);
+  }
+  state.SetLabel(label);
   state.SetItemsProcessed(static_cast<int64_t>(forwarded));  // forwarded packets per second
   state.SetBytesProcessed(static_cast<int64_t>(forwarded * static_cast<double>(size)));
   // Time per forwarded copy in ns: (forwarded × 1e-9) / t, inverted.
