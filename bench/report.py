@@ -49,6 +49,8 @@ lines += [
     "workers and the TURN servers are not pinned. CPU seconds come from /proc/<pid>/stat.",
     "",
 ]
+summary_at = len(lines)
+summary = []
 
 # --- Micro-benchmarks -------------------------------------------------------------------------
 micro_path = os.path.join(out, "micro.json")
@@ -127,6 +129,12 @@ if sfu:
             f"{fmt(stats([r.get('join_ms_p50') for r in rs]))} | "
             f"{fmt(stats([r.get('relay_peak_rss_bytes') for r in rs]), '', 1 / 2**20, 1)} | "
             f"{', '.join(reasons)} |")
+        if ratio:
+            summary.append(f"- medrelay SFU ({label}, SRTP, fan-out 2): **{ratio[0]:.2f} of the ceiling** "
+                           f"[{ratio[1]:.2f}–{ratio[2]:.2f}] in forwarded packets per relay CPU-second "
+                           f"(goal ≥ 0.8); saturation at "
+                           f"{fmt(stats([r.get('saturation', {}).get('offered_pps') for r in rs]))} "
+                           "offered packets/s on this machine.")
     lines += ["", "Figure of merit: forwarded packets per relay CPU-second ÷ the ceiling's (fan-out 2, "
               "same traffic pattern, same run); goal ≥ 0.8 with SRTP on.", ""]
 
@@ -180,10 +188,23 @@ if turn:
         m = stats([r["relayed_per_cpu_second"] for r in turn["medrelay"]])
         c = stats([r["relayed_per_cpu_second"] for r in turn["coturn"]])
         if m and c:
+            summary.append(f"- TURN: medrelay relays **{m[0] / c[0]:.2f}×** the packets per CPU-second "
+                           "of coturn 4.6.1 under the same turnutils_uclient load (goal ≥ 2).")
             lines += ["", f"**Ratio medrelay / coturn (relayed per CPU-second, medians): "
                       f"{m[0] / c[0]:.2f}** (goal ≥ 2). With runs this short the CPU figures have "
                       "10 ms resolution; compare the min–max ranges."]
     lines.append("")
+
+# Latency at 75 % of saturation (the load a relay would be run at), from the sweep.
+for label, rs in sorted(sfu.items()):
+    st = [s for r in rs for s in r.get("steps", []) if s["phase"] == "sweep" and s["load_pct"] == 75]
+    if st:
+        summary.append(f"- Latency through medrelay ({label}) at 75 % of saturation, send → receive "
+                       "with SRTP both ways: p50 "
+                       f"{fmt(stats([s['latency']['p50_us'] for s in st]), ' µs')}, p99 "
+                       f"{fmt(stats([s['latency']['p99_us'] for s in st]), ' µs')}.")
+if summary:
+    lines[summary_at:summary_at] = ["## Summary", ""] + summary + [""]
 
 # --- Plots ------------------------------------------------------------------------------------
 plots = []

@@ -119,11 +119,12 @@ bool WebRtcPeer::start(const RemoteDescription& remote) {
 }
 
 // RFC 8445 §7.1.1–7.1.2: USERNAME remote:local, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE,
-// MESSAGE-INTEGRITY with the remote password, FINGERPRINT.
+// MESSAGE-INTEGRITY with the remote password, FINGERPRINT. Once connected, the same request with
+// a fresh transaction id is the consent check of RFC 7675 §5.1 (every 5 s here); medrelay ends a
+// session that sends none for 30 s, so runs longer than that depend on it.
 void WebRtcPeer::sendBindingRequest() {
   if (iceDone_) {
-    iceTimer_.stop();
-    return;
+    for (auto& b : tid_) b = static_cast<uint8_t>(rng()());
   }
   namespace st = net::stun;
   std::array<uint8_t, 256> buf{};
@@ -154,6 +155,7 @@ void WebRtcPeer::onDatagram(const net::SocketAddress& /*from*/, uint8_t* data, s
     }
     iceDone_ = true;
     iceTimer_.stop();
+    iceTimer_.start(std::chrono::seconds(5), std::chrono::seconds(5));
     if (!dtls_->start(media::DtlsRole::kClient)) failed_ = true;
     return;
   }
