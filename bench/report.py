@@ -231,7 +231,7 @@ for label, rs in sorted(sfu.items()):
                 f.write(f"{max(us, 1)} {q}\n")
         cdf_series.append((path, f"medrelay {label} at {s['load_pct']} %"))
 if cdf_series:
-    gp += ["set terminal png size 900,540",
+    gp += ["reset", "set terminal png size 900,540",
            f"set output '{os.path.join(out, 'latency_cdf.png')}'",
            "set title 'Receive-to-send latency through the relay (median run)'",
            "set xlabel 'latency (us, log scale)'", "set ylabel 'fraction of packets'",
@@ -252,7 +252,7 @@ if sfu:
         series.append((path, f"medrelay {label}"))
     top = max(s["offered_pps"] for rs in sfu.values() for r in rs for s in r.get("steps", [])) \
         if any(r.get("steps") for rs in sfu.values() for r in rs) else 1
-    gp += ["set terminal png size 900,540", f"set output '{os.path.join(out, 'throughput_vs_load.png')}'",
+    gp += ["reset", "set terminal png size 900,540", f"set output '{os.path.join(out, 'throughput_vs_load.png')}'",
            "set title 'medrelay: forwarded vs offered packets/s (every search and sweep step, all runs)'",
            "set xlabel 'offered forwarded packets/s'", "set ylabel 'forwarded packets/s'",
            "set key top left", "set grid", f"set xrange [0:{top * 1.05}]", f"set yrange [0:{top * 1.05}]",
@@ -263,20 +263,20 @@ if sfu:
 
 bars = []
 if 2 in ceiling:
-    bars.append(("ceiling K=2", stats([r["forwarded_per_cpu_second"] for r in ceiling[2]])))
+    bars.append(("ceiling\\nK=2", stats([r["forwarded_per_cpu_second"] for r in ceiling[2]])))
 for label, rs in sorted(sfu.items()):
-    bars.append((f"medrelay SFU {label}", stats([r.get("forwarded_per_cpu_second") for r in rs])))
+    bars.append((f"medrelay SFU\\n{label}", stats([r.get("forwarded_per_cpu_second") for r in rs])))
 for server, rs in sorted(turn.items()):
-    bars.append((f"{server} TURN", stats([r["relayed_per_cpu_second"] for r in rs])))
+    bars.append((f"{server}\\nTURN", stats([r["relayed_per_cpu_second"] for r in rs])))
 bars = [(n, s) for n, s in bars if s]
 if bars:
     path = os.path.join(data_dir, "per_cpu.dat")
     with open(path, "w") as f:
         for i, (name, s) in enumerate(bars):
             f.write(f"{i} \"{name}\" {s[0]} {s[1]} {s[2]}\n")
-    gp += ["set terminal png size 900,540", f"set output '{os.path.join(out, 'per_cpu_second.png')}'",
+    gp += ["reset", "set terminal png size 900,540", f"set output '{os.path.join(out, 'per_cpu_second.png')}'",
            "set title 'Packets forwarded/relayed per CPU-second (median, min-max)'",
-           "set ylabel 'packets per CPU-second'", "set style fill solid 0.5", "set boxwidth 0.6",
+           "set ylabel 'packets per CPU-second'", "set bmargin 4", "set style fill solid 0.5", "set boxwidth 0.6",
            "set xrange [-0.6:%f]" % (len(bars) - 0.4), "set yrange [0:*]", "unset key", "set grid ytics",
            f"plot '{path}' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"]
     plots.append(("per_cpu_second.png", "medrelay vs ceiling vs coturn, per CPU-second"))
