@@ -45,6 +45,26 @@ TEST(TrafficModel, SetVideoBitrateChangesTheRateFromTheNextFrame) {
   EXPECT_GT(high, 10 * low);
 }
 
+TEST(TrafficModel, KeyframesOfParticipantsAreSpreadOverTheInterval) {
+  TrafficModel m;
+  m.participants = 24;
+  m.audio = false;
+  m.videoBitrate = 10'000'000;
+  TrafficSchedule s(m, 0);
+  // Per frame interval (33 ms), the most packets any one interval carries over 6 s: with every
+  // keyframe in the same interval it would be ~24 × 4 × a delta frame; spread, about one
+  // keyframe (4 deltas) plus 23 deltas.
+  std::vector<ScheduledPacket> out(4096);
+  size_t worst = 0;
+  const uint64_t frameNs = 1'000'000'000ULL / m.fps;
+  for (uint64_t t = frameNs; t <= 6'000'000'000ULL; t += frameNs) {
+    worst = std::max(worst, s.due(t, out.data(), out.size()));
+  }
+  const double deltaPackets = std::ceil(10e6 / 8 / 30 / 1188.0);
+  EXPECT_LT(static_cast<double>(worst), (24 + 3 * 2) * deltaPackets * 1.3);
+  EXPECT_GT(static_cast<double>(worst), 24 * deltaPackets * 0.8);
+}
+
 // A relay that forwards everything up to `capacity` packets/s and loses the rest.
 struct FakeRelay {
   double capacity;

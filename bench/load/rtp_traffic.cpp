@@ -66,7 +66,10 @@ void TrafficSchedule::emitFrame(const Event& e, ScheduledPacket* out, size_t max
     const uint64_t frame = frameCount_[p]++;
     const auto keyEvery =
         static_cast<uint64_t>(std::max(1.0, model_.keyframeIntervalS * model_.fps));
-    const size_t bytes = videoFrameBytes(model_, frame % keyEvery == 0);
+    // Keyframe phases spread over the interval: real senders' keyframes are not synchronised, and
+    // 24 publishers' keyframes in the same frame interval would be a burst no SFU ever sees.
+    const uint64_t phase = p * keyEvery / std::max<uint32_t>(1, model_.participants);
+    const size_t bytes = videoFrameBytes(model_, (frame + phase) % keyEvery == 0);
     const size_t room = TrafficModel::kMaxVideoPacket - kRtpHeaderSize;
     pending_[p] = static_cast<uint32_t>(std::max<size_t>(1, (bytes + room - 1) / room));
     // Equal-sized packets, as packetizers split a frame.
