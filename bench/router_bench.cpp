@@ -122,9 +122,8 @@ class FanOut {
     auto answer = sdp::negotiateAnswer(offer.value(), sdp::Capabilities{}, local, tracks);
     if (!answer.ok()) return "negotiateAnswer: " + answer.error().message;
     const sdp::NegotiatedSession& neg = answer->session;
-    auto remoteFp =
-        Fingerprint::parse(neg.remoteFingerprint.algorithm + " " + neg.remoteFingerprint.value);
-    if (!remoteFp) return "answer: bad remote fingerprint";
+    auto transport = transportParams(local, neg);
+    if (!transport) return "answer: bad remote fingerprint";
 
     SessionSpec spec;
     spec.publish = publish;
@@ -133,13 +132,7 @@ class FanOut {
     spec.roomId = "room-bench";
     spec.inviteId = inviteId;
     spec.role = role;
-    spec.transport.localUfrag = local.iceUfrag;
-    spec.transport.localPassword = local.icePwd;
-    spec.transport.remoteUfrag = neg.remoteIceUfrag;
-    spec.transport.remotePassword = neg.remoteIcePwd;
-    spec.transport.remoteFingerprint = *remoteFp;
-    spec.transport.dtlsRole =
-        neg.dtlsRole == sdp::DtlsRole::kServer ? DtlsRole::kServer : DtlsRole::kClient;
+    spec.transport = std::move(*transport);
     spec.negotiated = neg;
     if (auto r = router_->createSession(std::move(spec), true); !r.ok()) {
       return "createSession: " + r.error().message;

@@ -5,6 +5,20 @@
 #include "media/room.h"
 
 namespace medrelay::media {
+
+std::optional<WebRtcTransport::Params> transportParams(const sdp::LocalTransport& local,
+                                                       const sdp::NegotiatedSession& neg) {
+  auto fp = Fingerprint::parse(neg.remoteFingerprint.algorithm + " " + neg.remoteFingerprint.value);
+  if (!fp) return std::nullopt;
+  WebRtcTransport::Params p;
+  p.localUfrag = local.iceUfrag;
+  p.localPassword = local.icePwd;
+  p.remoteUfrag = neg.remoteIceUfrag;
+  p.remotePassword = neg.remoteIcePwd;
+  p.remoteFingerprint = *fp;
+  p.dtlsRole = neg.dtlsRole == sdp::DtlsRole::kServer ? DtlsRole::kServer : DtlsRole::kClient;
+  return p;
+}
 namespace {
 
 template <typename T>

@@ -95,6 +95,12 @@ struct SessionSpec {
   sdp::NegotiatedSession negotiated;
 };
 
+// The transport half of a SessionSpec: our ICE credentials and the answer's negotiated remote ICE
+// credentials, fingerprint (to pin, RFC 8122 §5) and DTLS role. Nullopt if the remote
+// fingerprint does not parse.
+std::optional<WebRtcTransport::Params> transportParams(const sdp::LocalTransport& local,
+                                                       const sdp::NegotiatedSession& negotiated);
+
 class ParticipantSession final : public WebRtcTransport::Listener {
  public:
   ParticipantSession(WorkerContext& ctx, Room& room, SessionSpec spec);

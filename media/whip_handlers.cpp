@@ -178,22 +178,15 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     auto answer = sdp::negotiateAnswer(offer, sdp::Capabilities{}, local, tracks);
     if (!answer.ok()) return responder.send(sdpError(answer.error()));
     const sdp::NegotiatedSession& neg = answer->session;
-    auto remoteFp =
-        Fingerprint::parse(neg.remoteFingerprint.algorithm + " " + neg.remoteFingerprint.value);
-    if (!remoteFp) {
+    auto transport = transportParams(local, neg);
+    if (!transport) {
       return responder.send(Response::error(400, sdp::kErrorInvalidOffer, "bad a=fingerprint"));
     }
     spec.sessionId = grant->session_id;
     spec.roomId = roomId;
     spec.inviteId = grant->invite_id;
     spec.role = grant->role;
-    spec.transport.localUfrag = local.iceUfrag;
-    spec.transport.localPassword = local.icePwd;
-    spec.transport.remoteUfrag = neg.remoteIceUfrag;
-    spec.transport.remotePassword = neg.remoteIcePwd;
-    spec.transport.remoteFingerprint = *remoteFp;
-    spec.transport.dtlsRole =
-        neg.dtlsRole == sdp::DtlsRole::kServer ? DtlsRole::kServer : DtlsRole::kClient;
+    spec.transport = std::move(*transport);
     spec.negotiated = neg;
     auto room = service_->getRoom(roomId);
     const bool admitted = room.ok() && room->room.admitted();
