@@ -4,7 +4,10 @@
 // sends paced RTP carrying a sequence and send time, and measures what the relay forwards: loss,
 // latency, join time, packets/s, relay CPU-seconds per forwarded packet and RSS. One fixed load,
 // or --sweep: find the saturation point, then measure at 25/50/75/100 % of it (sweep_plan.h).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +19,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -54,6 +58,9 @@ struct Config {
   bool quiet = false;
   // --sweep: search the saturation point, then measure at 25/50/75/100 % of it.
   bool sweep = false;
+  // --turn: every participant reaches the SFU through medrelay's TURN (UDP, one channel each).
+  bool turn = false;
+  bool turnLocalPath = true;
   int startKbps = 2000;
   double searchFactor = 2.0;
   int refineSteps = 2;
@@ -91,6 +98,8 @@ struct Participant {
   std::string token;
   std::string inviteId;
   std::string roomId;
+  std::string ip = "127.0.0.1";  // its sockets' source address
+  std::optional<TurnClient::Server> turn;
   uint64_t whipPostNs = 0;
   uint64_t firstForwardedNs = 0;
   std::unique_ptr<WebRtcPeer> publisher;
@@ -123,6 +132,48 @@ uint16_t portFromUrl(const std::string& url) {
   return static_cast<uint16_t>(std::atoi(url.c_str() + colon + 1));
 }
 
+// An ephemeral UDP port on 127.0.0.1 that was free a moment ago (for medrelay's TURN listener).
+uint16_t freeUdpPort() {
+  auto probe = net::SocketAddress::fromIp("127.0.0.1", 0);
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0 || !probe) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// The participant's TURN server and credential from GET /v1/rooms/{id}/ice-servers.
+std::optional<TurnClient::Server> turnServerFor(uint16_t port, const Participant& p) {
+  ApiClient c(port, p.token);
+  ApiResponse r = c.get("/v1/rooms/" + p.roomId + "/ice-servers");
+  if (r.status != 200) {
+    std::fprintf(stderr, "medrelay-load: ice-servers -> %d %s\n", r.status, r.body.c_str());
+    return std::nullopt;
+  }
+  static const std::regex kUdp("turn:([0-9.]+):([0-9]+)\\?transport=udp");
+  for (const auto& s : r.json().value("ice_servers", nlohmann::json::array())) {
+    for (const auto& u : s.value("urls", nlohmann::json::array())) {
+      std::smatch m;
+      const std::string url = u.get<std::string>();
+      if (!std::regex_search(url, m, kUdp)) continue;
+      auto addr =
+          net::SocketAddress::fromIp(m[1].str(), static_cast<uint16_t>(std::stoi(m[2].str())));
+      if (!addr) continue;
+      return TurnClient::Server{*addr, s.value("username", ""), s.value("credential", "")};
+    }
+  }
+  std::fprintf(stderr, "medrelay-load: no turn:...?transport=udp in %s\n", r.body.c_str());
+  return std::nullopt;
+}
+
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -136,7 +187,9 @@ int run(const Config& cfg) {
   std::string apiKey = cfg.apiKey;
   pid_t relayPid = -1;
   if (cfg.url.empty()) {
-    if (!relay.start({cfg.medrelay, cfg.workers, cfg.relayCpu})) {
+    uint16_t turnPort = 0;
+    if (cfg.turn && (turnPort = freeUdpPort()) == 0) return 2;
+    if (!relay.start({cfg.medrelay, cfg.workers, cfg.relayCpu, turnPort, cfg.turnLocalPath})) {
       std::fprintf(stderr, "medrelay-load: could not start %s\n", cfg.medrelay.c_str());
       return 2;
     }
@@ -188,6 +241,17 @@ int run(const Config& cfg) {
     }
     if (!post(port, apiKey, "/v1/rooms/" + roomId + "/admit", "{}", "application/json")) return 2;
   }
+  if (cfg.turn) {
+    // Each participant's own credential (/ice-servers) and source address: medrelay's TURN
+    // quotas are per user and per source, as for real participants on their own hosts.
+    for (size_t i = 0; i < people.size(); ++i) {
+      Participant& p = people[i];
+      p.ip = "127.0.0." + std::to_string(2 + i % 250);
+      auto server = turnServerFor(port, p);
+      if (!server) return 2;
+      p.turn = std::move(server);
+    }
+  }
 
   const uint32_t streams = static_cast<uint32_t>(people.size() * 2);
   auto latency = std::make_unique<LatencyHistogram>();
@@ -198,7 +262,8 @@ int run(const Config& cfg) {
     const std::string ufrag = randomToken(8);
     const std::string pwd = randomToken(24);
     p.publisher = std::make_unique<WebRtcPeer>(loop, *dtls.value(), ufrag, pwd);
-    if (!p.publisher->openSocket()) return 2;
+    if (!p.publisher->openSocket(p.ip)) return 2;
+    if (p.turn) p.publisher->useTurn(*p.turn);
     p.whipPostNs = monotonicNs();
     auto r = post(port, p.token, "/v1/rooms/" + p.roomId + "/whip",
                   writeOffer(true, ufrag, pwd, fingerprint, 0x1000 + 2 * i, 0x1001 + 2 * i),
@@ -219,7 +284,8 @@ int run(const Config& cfg) {
       const std::string ufrag = randomToken(8);
       const std::string pwd = randomToken(24);
       s->peer = std::make_unique<WebRtcPeer>(loop, *dtls.value(), ufrag, pwd);
-      if (!s->peer->openSocket()) return 2;
+      if (!s->peer->openSocket(people[i].ip)) return 2;
+      if (people[i].turn) s->peer->useTurn(*people[i].turn);
       auto r = post(port, people[i].token,
                     "/v1/rooms/" + people[i].roomId + "/whep?participant=" + people[j].inviteId,
                     writeOffer(false, ufrag, pwd, fingerprint, 0, 0), "application/sdp");
@@ -459,10 +525,25 @@ int run(const Config& cfg) {
                  "medrelay-load: only %zu/%zu publishers and %zu/%zu subscriptions "
                  "connected within 20 s\n",
                  pubs, people.size(), subsOk, subs.size());
+    for (auto& p : people) {
+      const TurnClient* t = p.publisher->turn();
+      if (t && t->failed()) {
+        std::fprintf(stderr, "medrelay-load: TURN: %s\n", t->failure().c_str());
+        break;
+      }
+    }
     return 1;
   }
 
   // Results: the whole run (stamp-based loss, join times), the main step at the top level.
+  size_t turnChannels = 0;  // peers whose traffic went through a bound TURN channel
+  for (auto& p : people) turnChannels += p.publisher->turn() && p.publisher->turn()->ready();
+  for (auto& s : subs) turnChannels += s->peer->turn() && s->peer->turn()->ready();
+  if (cfg.turn && turnChannels != people.size() + subs.size()) {
+    std::fprintf(stderr, "medrelay-load: FAIL: %zu of %zu peers have a TURN channel\n",
+                 turnChannels, people.size() + subs.size());
+    return 1;
+  }
   uint64_t received = 0, lost = 0, unprotectFailures = 0;
   size_t silent = 0;
   for (auto& s : subs) {
@@ -488,6 +569,9 @@ int run(const Config& cfg) {
       {"publishers", people.size()},
       {"subscriptions", subs.size()},
       {"audio_pps", model.audio ? 50 : 0},
+      {"through_turn", cfg.turn},
+      {"turn_local_sfu_path", cfg.turn && cfg.turnLocalPath},
+      {"turn_channels", turnChannels},
       {"relay_cpu_pinned", cfg.relayCpu},
       {"generator_cpu_pinned", cfg.genCpu},
       {"run_seconds", static_cast<double>(sendEndNs - sendStartNs) / 1e9},
@@ -571,6 +655,11 @@ int main(int argc, char** argv) {
   app.add_flag("--sweep", cfg.sweep,
                "search the saturation point (raising the video bitrate), then measure "
                "--duration s each at 25/50/75/100 % of it");
+  app.add_flag("--turn", cfg.turn,
+               "every participant through medrelay's TURN (UDP allocation + channel to the SFU, "
+               "credentials from /ice-servers)");
+  app.add_flag("!--no-turn-local-path", cfg.turnLocalPath,
+               "with --turn: turn.local_sfu_path=false (TURN reaches the SFU through the kernel)");
   app.add_option("--start-kbps", cfg.startKbps, "sweep: first video bitrate of the search");
   app.add_option("--search-factor", cfg.searchFactor, "sweep: bitrate factor between levels");
   app.add_option("--refine", cfg.refineSteps, "sweep: bisections after the first saturated level");

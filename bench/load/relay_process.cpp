@@ -33,9 +33,14 @@ bool RelayProcess::start(const Options& options) {
                                    "--set",
                                    "media.tcp_port=0",
                                    "--set",
-                                   "media.workers=" + std::to_string(options.workers),
-                                   "--set",
-                                   "turn.enabled=false"};
+                                   "media.workers=" + std::to_string(options.workers)};
+  if (options.turnPort == 0) {
+    args.insert(args.end(), {"--set", "turn.enabled=false"});
+  } else {
+    args.insert(args.end(),
+                {"--set", "turn.udp_listen=127.0.0.1:" + std::to_string(options.turnPort), "--set",
+                 std::string("turn.local_sfu_path=") + (options.turnLocalPath ? "true" : "false")});
+  }
   pid_ = ::fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {

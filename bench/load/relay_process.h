@@ -1,8 +1,9 @@
 #pragma once
 
 // medrelay started by medrelay-load on loopback: a temp data dir, ephemeral HTTP and media ports,
-// TURN off, `media.workers` as asked, stdout/stderr to a log file in the temp dir; optionally
-// pinned to one CPU. Stopped with SIGTERM (then SIGKILL) on destruction; the temp dir is removed.
+// TURN off unless asked for, `media.workers` as asked, stdout/stderr to a log file in the temp dir;
+// optionally pinned to one CPU. Stopped with SIGTERM (then SIGKILL) on destruction; the temp dir is
+// removed.
 
 #include <sys/types.h>
 
@@ -16,7 +17,9 @@ class RelayProcess {
   struct Options {
     std::string binary;
     int workers = 1;
-    int cpu = -1;  // pin to this CPU; -1 = no
+    int cpu = -1;               // pin to this CPU; -1 = no
+    uint16_t turnPort = 0;      // TURN over UDP on 127.0.0.1:turnPort; 0 = TURN off
+    bool turnLocalPath = true;  // turn.local_sfu_path
   };
   RelayProcess() = default;
   ~RelayProcess() { stop(); }

@@ -5,7 +5,8 @@
 // stream at a bitrate, frames at a frame rate split into packets of at most kMaxVideoPacket bytes
 // and sent back-to-back as a burst, with a keyframe of keyframeScale × the average frame size
 // every keyframeIntervalS seconds. Participants are staggered over one frame interval so their
-// bursts do not line up, and their keyframes over the keyframe interval. Streams are numbered 2p (audio) and 2p+1 (video).
+// bursts do not line up, and their keyframes over the keyframe interval. Streams are numbered 2p
+// (audio) and 2p+1 (video).
 
 #include <cstddef>
 #include <cstdint>

@@ -13,6 +13,12 @@ namespace medrelay::bench {
 
 namespace {
 
+uint64_t nowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
 std::mt19937_64& rng() {
   static std::mt19937_64 r{std::random_device{}()};
   return r;
@@ -88,16 +94,18 @@ WebRtcPeer::WebRtcPeer(net::Dispatcher& dispatcher, media::DtlsContext& dtls,
       dtlsContext_(dtls),
       localUfrag_(std::move(localUfrag)),
       localPwd_(std::move(localPwd)),
-      iceTimer_(dispatcher, [this] { sendBindingRequest(); }) {}
+      iceTimer_(dispatcher, [this] { onTimer(); }) {}
 
 WebRtcPeer::~WebRtcPeer() {
   iceTimer_.stop();
   if (dtls_) dtls_->close();
 }
 
-bool WebRtcPeer::openSocket() {
+bool WebRtcPeer::openSocket(const std::string& ip) {
   net::UdpSocket::Options o;
-  o.bind = *net::SocketAddress::fromIp("127.0.0.1", 0);
+  auto bind = net::SocketAddress::fromIp(ip, 0);
+  if (!bind) return false;
+  o.bind = *bind;
   o.recvBufferBytes = 1 << 20;
   o.sendBufferBytes = 1 << 20;
   auto s = net::UdpSocket::open(dispatcher_, o, *this);
@@ -113,9 +121,41 @@ bool WebRtcPeer::start(const RemoteDescription& remote) {
   dtls_ = std::make_unique<media::DtlsTransport>(dispatcher_, dtlsContext_, *this);
   dtls_->setRemoteFingerprint(*fp);
   for (auto& b : tid_) b = static_cast<uint8_t>(rng()());
-  sendBindingRequest();
+  if (turnServer_) {
+    turn_ = std::make_unique<TurnClient>(*turnServer_, remote.candidate);
+    pumpTurn();
+  } else {
+    iceStarted_ = true;
+    sendBindingRequest();
+  }
   iceTimer_.start(std::chrono::milliseconds(100), std::chrono::milliseconds(100));
   return true;
+}
+
+void WebRtcPeer::onTimer() {
+  if (turn_) {
+    pumpTurn();
+    if (!turn_->ready()) return;
+    if (!iceStarted_) iceStarted_ = true;
+  }
+  sendBindingRequest();
+}
+
+void WebRtcPeer::pumpTurn() {
+  while (auto req = turn_->poll(nowMs()))
+    socket_->sendNow(turn_->server(), req->data(), req->size());
+}
+
+bool WebRtcPeer::toSfu(const uint8_t* data, size_t len, bool now) {
+  if (!turn_) {
+    return now ? socket_->sendNow(remote_.candidate, data, len)
+               : socket_->send(remote_.candidate, data, len);
+  }
+  if (!turn_->ready()) return false;
+  frame_.resize(len + TurnClient::kHeader);
+  const size_t n = TurnClient::frame(data, len, frame_.data());
+  return now ? socket_->sendNow(turn_->server(), frame_.data(), n)
+             : socket_->send(turn_->server(), frame_.data(), n);
 }
 
 // RFC 8445 §7.1.1–7.1.2: USERNAME remote:local, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE,
@@ -136,10 +176,24 @@ void WebRtcPeer::sendBindingRequest() {
   b.addMessageIntegrity(st::keyBytes(remote_.icePwd));
   b.addFingerprint();
   auto out = b.finish();
-  if (out) socket_->sendNow(remote_.candidate, out->data(), out->size());
+  if (out) toSfu(out->data(), out->size(), true);
 }
 
-void WebRtcPeer::onDatagram(const net::SocketAddress& /*from*/, uint8_t* data, size_t len) {
+void WebRtcPeer::onDatagram(const net::SocketAddress& from, uint8_t* data, size_t len) {
+  if (turn_ && from == turn_->server()) {
+    auto payload = turn_->onDatagram(data, len, nowMs());
+    pumpTurn();
+    if (turn_->ready() && !iceStarted_) {
+      iceStarted_ = true;
+      sendBindingRequest();
+    }
+    if (payload) onSfuDatagram(payload->data(), payload->size());
+    return;
+  }
+  onSfuDatagram(data, len);
+}
+
+void WebRtcPeer::onSfuDatagram(uint8_t* data, size_t len) {
   if (len == 0) return;
   const uint8_t b0 = data[0];
   if (b0 < 4) {  // RFC 7983 §7: STUN
@@ -175,7 +229,7 @@ void WebRtcPeer::onDatagram(const net::SocketAddress& /*from*/, uint8_t* data, s
 }
 
 void WebRtcPeer::onDtlsSend(const uint8_t* data, size_t len) {
-  socket_->sendNow(remote_.candidate, data, len);
+  toSfu(data, len, true);
 }
 
 void WebRtcPeer::onDtlsConnected(media::SrtpProfile profile, const media::SrtpKeys& keys) {
@@ -197,7 +251,7 @@ void WebRtcPeer::onDtlsFailed(media::DtlsFailure /*reason*/) {
 
 bool WebRtcPeer::sendRtp(uint8_t* buf, size_t len, size_t capacity) {
   if (!outbound_ || !outbound_->protectRtp(buf, len, capacity)) return false;
-  return socket_->send(remote_.candidate, buf, len);
+  return toSfu(buf, len, false);
 }
 
 }  // namespace medrelay::bench

@@ -8,7 +8,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "bench/load/turn_client.h"
 #include "media/dtls_context.h"
 #include "media/dtls_transport.h"
 #include "media/srtp_session.h"
@@ -43,13 +45,19 @@ class WebRtcPeer : public net::UdpSocket::Callbacks, public media::DtlsTransport
              std::string localPwd);
   ~WebRtcPeer() override;
 
-  bool openSocket();
-  // Starts ICE checks towards the relay, then DTLS once a check succeeded.
+  // Binds a UDP socket on ip (any 127/8 address on loopback: one per participant keeps
+  // medrelay's per-source TURN quota apart).
+  bool openSocket(const std::string& ip = "127.0.0.1");
+  // Before start(): reach the SFU through this TURN server (one allocation, one channel).
+  void useTurn(TurnClient::Server server) { turnServer_ = std::move(server); }
+  // Starts ICE checks towards the relay (through TURN once its channel is bound), then DTLS once
+  // a check succeeded.
   bool start(const RemoteDescription& remote);
   void setMediaHandler(MediaHandler handler) { onMedia_ = std::move(handler); }
 
   bool connected() const { return outbound_.has_value(); }
-  bool failed() const { return failed_; }
+  bool failed() const { return failed_ || (turn_ && turn_->failed()); }
+  const TurnClient* turn() const { return turn_.get(); }
   // Protects the RTP packet in buf (len bytes, capacity for the SRTP trailer) and sends it.
   bool sendRtp(uint8_t* buf, size_t len, size_t capacity);
 
@@ -63,7 +71,12 @@ class WebRtcPeer : public net::UdpSocket::Callbacks, public media::DtlsTransport
   void onDtlsFailed(media::DtlsFailure reason) override;
   void onDtlsClosed() override {}
   void onDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) override {}
+  void onTimer();
   void sendBindingRequest();
+  void pumpTurn();
+  // To the SFU: direct, or as ChannelData through the TURN server. `now` skips the batch.
+  bool toSfu(const uint8_t* data, size_t len, bool now);
+  void onSfuDatagram(uint8_t* data, size_t len);
 
   net::Dispatcher& dispatcher_;
   media::DtlsContext& dtlsContext_;
@@ -79,6 +92,10 @@ class WebRtcPeer : public net::UdpSocket::Callbacks, public media::DtlsTransport
   std::optional<media::SrtpSession> outbound_;
   std::optional<media::SrtpSession> inbound_;
   MediaHandler onMedia_;
+  std::optional<TurnClient::Server> turnServer_;
+  std::unique_ptr<TurnClient> turn_;
+  std::vector<uint8_t> frame_;
+  bool iceStarted_ = false;
   uint64_t unprotectFailures_ = 0;
 };
 
