@@ -4,25 +4,21 @@
 // sends paced RTP carrying a sequence and send time, and measures what the relay forwards: loss,
 // latency, join time, packets/s, relay CPU-seconds per forwarded packet and RSS. One fixed load,
 // or --sweep: find the saturation point, then measure at 25/50/75/100 % of it (sweep_plan.h).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 #include <vector>
 
+#include "bench/load/load_rest.h"
 #include "bench/load/load_stats.h"
 #include "bench/load/relay_process.h"
 #include "bench/load/rtp_traffic.h"
@@ -69,21 +65,6 @@ struct Config {
   double settle = 0.5;
 };
 
-std::string randomToken(size_t n) {
-  static const char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  static std::mt19937 rng{std::random_device{}()};
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += kChars[rng() % (sizeof kChars - 1)];
-  return s;
-}
-
-std::string nowIso() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 // One subscription: which publisher it receives and what arrived.
 struct Subscription {
   uint32_t publisher = 0;
@@ -111,67 +92,6 @@ size_t rtpHeaderLength(const uint8_t* d, size_t len) {
     h += 4 + 4 * ((static_cast<size_t>(d[h + 2]) << 8) | d[h + 3]);
   }
   return h;
-}
-
-// A POST with the given bearer; prints and returns nothing on a non-2xx answer.
-std::optional<ApiResponse> post(uint16_t port, const std::string& bearer, const std::string& path,
-                                const std::string& body, const std::string& type) {
-  ApiClient c(port, bearer);
-  ApiResponse r = c.request("POST", path, body, type);
-  if (r.status < 200 || r.status > 299) {
-    std::fprintf(stderr, "medrelay-load: POST %s -> %d %s\n", path.c_str(), r.status,
-                 r.body.substr(0, 300).c_str());
-    return std::nullopt;
-  }
-  return r;
-}
-
-uint16_t portFromUrl(const std::string& url) {
-  auto colon = url.rfind(':');
-  if (colon == std::string::npos) return 0;
-  return static_cast<uint16_t>(std::atoi(url.c_str() + colon + 1));
-}
-
-// An ephemeral UDP port on 127.0.0.1 that was free a moment ago (for medrelay's TURN listener).
-uint16_t freeUdpPort() {
-  auto probe = net::SocketAddress::fromIp("127.0.0.1", 0);
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0 || !probe) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-// The participant's TURN server and credential from GET /v1/rooms/{id}/ice-servers.
-std::optional<TurnClient::Server> turnServerFor(uint16_t port, const Participant& p) {
-  ApiClient c(port, p.token);
-  ApiResponse r = c.get("/v1/rooms/" + p.roomId + "/ice-servers");
-  if (r.status != 200) {
-    std::fprintf(stderr, "medrelay-load: ice-servers -> %d %s\n", r.status, r.body.c_str());
-    return std::nullopt;
-  }
-  static const std::regex kUdp("turn:([0-9.]+):([0-9]+)\\?transport=udp");
-  for (const auto& s : r.json().value("ice_servers", nlohmann::json::array())) {
-    for (const auto& u : s.value("urls", nlohmann::json::array())) {
-      std::smatch m;
-      const std::string url = u.get<std::string>();
-      if (!std::regex_search(url, m, kUdp)) continue;
-      auto addr =
-          net::SocketAddress::fromIp(m[1].str(), static_cast<uint16_t>(std::stoi(m[2].str())));
-      if (!addr) continue;
-      return TurnClient::Server{*addr, s.value("username", ""), s.value("credential", "")};
-    }
-  }
-  std::fprintf(stderr, "medrelay-load: no turn:...?transport=udp in %s\n", r.body.c_str());
-  return std::nullopt;
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -247,7 +167,7 @@ int run(const Config& cfg) {
     for (size_t i = 0; i < people.size(); ++i) {
       Participant& p = people[i];
       p.ip = "127.0.0." + std::to_string(2 + i % 250);
-      auto server = turnServerFor(port, p);
+      auto server = turnServerFor(port, p.token, p.roomId);
       if (!server) return 2;
       p.turn = std::move(server);
     }
