@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/socket_util.h"
 #include "net/tcp_framing.h"
 
 namespace medrelay::net {
@@ -36,12 +37,6 @@ struct IceTcpListener::Connection {
   }
 };
 
-namespace {
-Error sysError(const char* what) {
-  return makeError("socket_error", std::string(what) + ": " + std::strerror(errno));
-}
-}  // namespace
-
 Result<std::unique_ptr<IceTcpListener>> IceTcpListener::open(Dispatcher& dispatcher,
                                                              const Options& options,
                                                              Callbacks& callbacks) {
@@ -61,19 +56,9 @@ IceTcpListener::IceTcpListener(Dispatcher& dispatcher, const Options& options, C
       idleTimer_(dispatcher, [this] { sweepIdle(); }) {}
 
 Result<void> IceTcpListener::init() {
-  const int family = options_.bind.family();
-  fd_ = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd_ < 0) return sysError("socket");
-  const int on = 1;
-  // A listener may rebind while old connections linger in TIME_WAIT.
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (family == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-  if (::bind(fd_, options_.bind.sockaddrPtr(), options_.bind.sockaddrLength()) != 0) {
-    return sysError("bind");
-  }
-  if (::listen(fd_, options_.backlog) != 0) return sysError("listen");
-  socklen_t len = SocketAddress::capacity();
-  if (getsockname(fd_, local_.mutableSockaddr(), &len) != 0) return sysError("getsockname");
+  auto fd = listenTcp(options_.bind, options_.backlog, local_);
+  if (!fd) return fd.error();
+  fd_ = fd.value();
   if (uv_poll_init(dispatcher_.loop(), poll_.get(), fd_) != 0) {
     return makeError("socket_error", "uv_poll_init failed");
   }

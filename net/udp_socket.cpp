@@ -7,13 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-namespace medrelay::net {
+#include "net/socket_util.h"
 
-namespace {
-Error sysError(const char* what) {
-  return makeError("socket_error", std::string(what) + ": " + std::strerror(errno));
-}
-}  // namespace
+namespace medrelay::net {
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::open(Dispatcher& dispatcher, const Options& options,
                                                    Callbacks& callbacks) {
@@ -33,7 +29,7 @@ UdpSocket::UdpSocket(Dispatcher& dispatcher, const Options& options, Callbacks& 
 Result<void> UdpSocket::init() {
   const int family = options_.bind.family();
   fd_ = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd_ < 0) return sysError("socket");
+  if (fd_ < 0) return socketError("socket");
   // No SO_REUSEADDR: a second worker must not silently share a media port.
   if (family == AF_INET6) {
     const int on = 1;
@@ -46,11 +42,11 @@ Result<void> UdpSocket::init() {
     setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &options_.sendBufferBytes, sizeof(int));
   }
   if (::bind(fd_, options_.bind.sockaddrPtr(), options_.bind.sockaddrLength()) != 0) {
-    return sysError("bind");
+    return socketError("bind");
   }
   SocketAddress bound;
   socklen_t len = SocketAddress::capacity();
-  if (getsockname(fd_, bound.mutableSockaddr(), &len) != 0) return sysError("getsockname");
+  if (getsockname(fd_, bound.mutableSockaddr(), &len) != 0) return socketError("getsockname");
   local_ = bound;
 
   const size_t rn = options_.recvBatch;

@@ -136,7 +136,7 @@ void WebRtcPeer::onTimer() {
   if (turn_) {
     pumpTurn();
     if (!turn_->ready()) return;
-    if (!iceStarted_) iceStarted_ = true;
+    iceStarted_ = true;
   }
   sendBindingRequest();
 }

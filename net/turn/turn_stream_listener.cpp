@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/be_bytes.h"
+#include "net/socket_util.h"
 #include "net/stun/stun_message.h"
 #include "net/tls/tls_session.h"
 #include "net/turn/channel_numbers.h"
@@ -18,9 +19,6 @@ namespace medrelay::net::turn {
 
 namespace {
 constexpr size_t kMaxMessage = 65535 + 4 + 3;  // the largest ChannelData frame
-Error sysError(const char* what) {
-  return makeError("socket_error", std::string(what) + ": " + std::strerror(errno));
-}
 }  // namespace
 
 struct TurnStreamListener::Connection {
@@ -72,18 +70,9 @@ TurnStreamListener::TurnStreamListener(Dispatcher& dispatcher, const Options& op
       idleTimer_(dispatcher, [this] { sweepIdle(); }) {}
 
 Result<void> TurnStreamListener::init() {
-  const int family = options_.bind.family();
-  fd_ = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd_ < 0) return sysError("socket");
-  const int on = 1;
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (family == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-  if (::bind(fd_, options_.bind.sockaddrPtr(), options_.bind.sockaddrLength()) != 0) {
-    return sysError("bind");
-  }
-  if (::listen(fd_, options_.backlog) != 0) return sysError("listen");
-  socklen_t len = SocketAddress::capacity();
-  if (getsockname(fd_, local_.mutableSockaddr(), &len) != 0) return sysError("getsockname");
+  auto fd = listenTcp(options_.bind, options_.backlog, local_);
+  if (!fd) return fd.error();
+  fd_ = fd.value();
   if (uv_poll_init(dispatcher_.loop(), poll_.get(), fd_) != 0) {
     return makeError("socket_error", "uv_poll_init failed");
   }
