@@ -38,7 +38,13 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, Room& room, SessionSp
   for (const sdp::NegotiatedMedia& m : spec_.negotiated.media) {
     if (!m.accepted || m.payloadType < 0) continue;
     if (m.kind != sdp::MediaKind::kAudio && m.kind != sdp::MediaKind::kVideo) continue;
+    remb_ = remb_ || m.feedback.googRemb;
     if (spec_.publish) {
+      if (m.feedback.transportCc && m.extensions.transportWideCc != 0 && !transportCc_) {
+        // One sequence space per transport (bundle): any section's extension id names it.
+        transportCc_ = std::make_unique<rtcp::TransportCcFeedback>();
+        transportCcExtId_ = m.extensions.transportWideCc;
+      }
       if (m.direction != sdp::Direction::kRecvOnly && m.direction != sdp::Direction::kSendRecv) {
         continue;
       }
@@ -88,8 +94,7 @@ Producer* ParticipantSession::findProducer(uint32_t ssrc, uint8_t payloadType, b
   for (auto& p : producers_) {
     if (p->payloadType == payloadType) {
       p->ssrc = ssrc;
-      p->seqUnwrapper.reset();
-      p->highestSeq = -1;
+      p->stats.reset();
       if (p->keyframePending && !p->consumers.empty()) room_.onConnected(*this);
       return p.get();
     }

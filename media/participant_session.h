@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "control/consultation.h"
+#include "media/rtp/receive_statistics.h"
 #include "media/rtp/rtp_sequence.h"
+#include "media/rtp/transport_cc_feedback.h"
 #include "media/rtx_buffer.h"
 #include "media/sdp/negotiator.h"
 #include "media/webrtc_transport.h"
@@ -45,8 +47,7 @@ struct Producer {
   sdp::HeaderExtensionIds ext;
   std::vector<Consumer*> consumers;
   // Receive side (RR, NACK, REMB).
-  SeqNumUnwrapper seqUnwrapper;
-  int64_t highestSeq = -1;
+  ReceiveStatistics stats;
   uint64_t packets = 0;
   uint64_t bytesSinceTick = 0;
   uint32_t lastSrMiddle = 0;  // middle 32 bits of the last SR's NTP time (RFC 3550 §6.4.1)
@@ -116,6 +117,15 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   bool ended() const { return ended_; }
   const std::string& endReason() const { return endReason_; }
 
+  // Transport-wide congestion control feedback towards this publisher, when its offer and our
+  // answer negotiated both the transport-wide-cc header extension and rtcp-fb transport-cc
+  // (draft-holmer-rmcat-transport-wide-cc-extensions-01 §4); nullptr otherwise.
+  rtcp::TransportCcFeedback* transportCc() { return transportCc_.get(); }
+  uint8_t transportCcExtensionId() const { return transportCcExtId_; }
+  uint64_t lastTransportCcUs = 0;  // when the last feedback was sent
+  // goog-remb negotiated on some media section (draft-alvestrand-rmcat-remb-03).
+  bool remb() const { return remb_; }
+
   // The producer an incoming packet belongs to (primary or RTX SSRC); learns SSRCs from the
   // payload type when the offer announced none. isRtx tells which.
   Producer* findProducer(uint32_t ssrc, uint8_t payloadType, bool& isRtx);
@@ -134,6 +144,9 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   WebRtcTransport transport_;
   std::vector<std::unique_ptr<Producer>> producers_;
   std::vector<std::unique_ptr<Consumer>> consumers_;
+  std::unique_ptr<rtcp::TransportCcFeedback> transportCc_;
+  uint8_t transportCcExtId_ = 0;
+  bool remb_ = false;
   bool ended_ = false;
   std::string endReason_;
 };

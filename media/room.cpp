@@ -16,6 +16,10 @@ using MDir = metrics::Direction;
 
 constexpr uint64_t kRtxMaxAgeMs = 1000;
 constexpr int64_t kMaxNackGap = 32;
+// Transport-wide feedback cadence: every 50 ms while packets arrive, sooner at high packet rates
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01 leaves the interval to the receiver).
+constexpr uint64_t kTransportCcIntervalUs = 50'000;
+constexpr size_t kTransportCcMaxPending = 200;
 
 uint64_t rembEstimate(uint64_t bitsPerSecond) {
   // Receive rate plus head-room, so a sender keeps ramping up (no delay-based estimate here).
@@ -135,6 +139,18 @@ void Room::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
     ctx_.metrics.dropped[DropReason::kMalformed].inc();
     return;
   }
+  const auto nowUs = static_cast<int64_t>(uv_hrtime() / 1000);
+  if (rtcp::TransportCcFeedback* twcc = from.transportCc()) {
+    // Every packet of the transport counts, RTX and padding probes included: the sender's
+    // estimator paces its probes by their feedback.
+    if (auto seq = packet->transportWideSeq(from.transportCcExtensionId())) {
+      twcc->onPacket(*seq, nowUs);
+    }
+    if (twcc->pendingCount() >= kTransportCcMaxPending ||
+        static_cast<uint64_t>(nowUs) - from.lastTransportCcUs >= kTransportCcIntervalUs) {
+      sendTransportCc(from, static_cast<uint64_t>(nowUs));
+    }
+  }
   bool isRtx = false;
   Producer* producer = from.findProducer(packet->ssrc(), packet->payloadType(), isRtx);
   if (!producer) {
@@ -153,25 +169,25 @@ void Room::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
     if (*n <= kRtpHeaderSize) return;  // RTX padding probe: nothing to forward
     fwd = ctx_.rtxScratch.data();
     fwdLen = *n;
-    auto original = RtpPacket::parse({ctx_.rtxScratch.data(), *n});
-    if (!original) return;
-    onProducerPacket(*producer, original->sequenceNumber(), fwdLen);
+    producer->bytesSinceTick += fwdLen;  // a repair: no loss statistics, no NACK
   } else {
-    onProducerPacket(*producer, packet->sequenceNumber(), len);
+    onProducerPacket(*producer, *packet, nowUs);
   }
   for (Consumer* c : producer->consumers) forward(*producer, *c, fwd, fwdLen);
 }
 
-void Room::onProducerPacket(Producer& producer, uint16_t seq, size_t len) {
+void Room::onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs) {
   ++producer.packets;
-  producer.bytesSinceTick += len;
-  const int64_t u = producer.seqUnwrapper.peek(seq);
-  if (producer.highestSeq >= 0 && u > producer.highestSeq + 1 &&
-      u - producer.highestSeq <= kMaxNackGap && producer.kind == sdp::MediaKind::kVideo) {
+  producer.bytesSinceTick += packet.size();
+  const uint16_t seq = packet.sequenceNumber();
+  const int64_t highest = producer.stats.highest();
+  const int64_t u = producer.stats.peekUnwrapped(seq);
+  if (highest >= 0 && u > highest + 1 && u - highest <= kMaxNackGap &&
+      producer.kind == sdp::MediaKind::kVideo) {
     // Loss towards us (RFC 4585 §6.2.1): ask the publisher at once for the gap.
     std::array<uint16_t, kMaxNackGap> lost{};
     size_t n = 0;
-    for (int64_t s = producer.highestSeq + 1; s < u && n < lost.size(); ++s) {
+    for (int64_t s = highest + 1; s < u && n < lost.size(); ++s) {
       lost[n++] = static_cast<uint16_t>(s);
     }
     auto w = rtcp::writeNack({ctx_.rtcpScratch.data(), ctx_.rtcpScratch.size() - 64}, kRelaySsrc,
@@ -181,9 +197,21 @@ void Room::onProducerPacket(Producer& producer, uint16_t seq, size_t len) {
       ctx_.metrics.nacks[MDir::kOut].inc();
     }
   }
-  if (u > producer.highestSeq) {
-    producer.seqUnwrapper.unwrap(seq);
-    producer.highestSeq = u;
+  producer.stats.onPacket(seq, packet.timestamp(), nowUs, producer.clockRate);
+}
+
+void Room::sendTransportCc(ParticipantSession& session, uint64_t nowUs) {
+  rtcp::TransportCcFeedback* twcc = session.transportCc();
+  if (twcc == nullptr || !session.transport().connected()) return;
+  session.lastTransportCcUs = nowUs;
+  // The media source field names any stream of the transport (the feedback is transport-wide).
+  const uint32_t media = session.producers().empty() ? 0 : session.producers().front()->ssrc;
+  auto& out = ctx_.rtcpScratch;
+  while (twcc->pending()) {
+    auto w = twcc->write({out.data(), out.size() - 64}, kRelaySsrc, media);
+    if (!w) break;
+    if (!session.transport().sendRtcp(out.data(), *w, out.size())) break;
+    ctx_.metrics.transport_cc_feedback.inc();
   }
 }
 
@@ -385,15 +413,18 @@ void Room::tick() {
   }
   for (ParticipantSession* s : sessions_) {
     if (!s->publishes() || !s->transport().connected()) continue;
+    // Whatever transport-wide feedback is still owed (the stream may have paused).
+    if (s->transportCc() && s->transportCc()->pending()) sendTransportCc(*s, uv_hrtime() / 1000);
     std::array<rtcp::ReportBlock, 4> blocks{};
     std::array<uint32_t, 4> ssrcs{};
     size_t n = 0;
     uint64_t bits = 0;
     for (auto& p : s->producers()) {
       if (p->ssrc == 0 || n == blocks.size()) continue;
+      // RFC 3550 §6.4.1: loss, extended highest sequence and jitter as received, then the
+      // time since the stream's last SR for the sender's round-trip estimate.
       rtcp::ReportBlock& b = blocks[n];
-      b.ssrc = p->ssrc;
-      b.highestSequence = static_cast<uint32_t>(std::max<int64_t>(p->highestSeq, 0));
+      b = p->stats.report(p->ssrc);
       b.lastSr = p->lastSrMiddle;
       b.delaySinceLastSr =
           p->lastSrMs ? static_cast<uint32_t>((now - p->lastSrMs) * 65536 / 1000) : 0;
@@ -407,10 +438,15 @@ void Room::tick() {
     auto rr =
         rtcp::writeReceiverReport({out.data(), out.size() - 64}, kRelaySsrc, {blocks.data(), n});
     if (!rr) continue;
-    // REMB (draft-alvestrand-rmcat-remb-03) from the receive rate, so senders ramp video up.
-    auto remb = rtcp::writeRemb({out.data() + *rr, out.size() - 64 - *rr}, kRelaySsrc,
-                                rembEstimate(bits), {ssrcs.data(), n});
-    s->transport().sendRtcp(out.data(), *rr + (remb ? *remb : 0), out.size());
+    size_t len = *rr;
+    // A sender with transport-wide feedback runs its own estimator on it; REMB only for the
+    // others (draft-alvestrand-rmcat-remb-03), from the receive rate.
+    if (s->transportCc() == nullptr && s->remb()) {
+      auto remb = rtcp::writeRemb({out.data() + len, out.size() - 64 - len}, kRelaySsrc,
+                                  rembEstimate(bits), {ssrcs.data(), n});
+      if (remb) len += *remb;
+    }
+    s->transport().sendRtcp(out.data(), len, out.size());
   }
 }
 

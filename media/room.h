@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "media/participant_session.h"
+#include "media/rtp/rtp_packet.h"
 
 namespace medrelay::media {
 
@@ -48,7 +49,8 @@ class Room {
   void bind(ParticipantSession& subscriber, Consumer& consumer);
   void forward(Producer& producer, Consumer& consumer, const uint8_t* data, size_t len);
   void requestKeyframe(Producer& producer, bool fir);
-  void onProducerPacket(Producer& producer, uint16_t seq, size_t len);
+  void onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs);
+  void sendTransportCc(ParticipantSession& session, uint64_t nowUs);
   void onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void retransmit(Consumer& consumer, uint16_t seq);

@@ -62,6 +62,10 @@ void MediaWorkerMetrics::collect(const std::vector<const WorkerMetrics*>& worker
       out, workers, "medrelay_srtp_errors_total", counter,
       "SRTP/SRTCP failures: direction in = unprotect, out = protect.",
       [](const WorkerMetrics& w) -> auto& { return w.media.srtp_errors; });
+  addPerWorker(
+      out, workers, "medrelay_transport_cc_feedback_total", counter,
+      "Transport-wide congestion control feedback packets (RTPFB FMT 15) sent to publishers.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.transport_cc_feedback; });
 }
 
 }  // namespace medrelay::metrics

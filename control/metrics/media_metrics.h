@@ -36,6 +36,7 @@ struct MediaWorkerMetrics {
   ByLabel<Direction, LocalCounter> nacks;                         // medrelay_nacks_total
   LocalCounter retransmissions;                                   // medrelay_retransmissions_total
   ByLabel<Direction, ByLabel<SrtpError, LocalCounter>> srtp_errors;  // medrelay_srtp_errors_total
+  LocalCounter transport_cc_feedback;  // medrelay_transport_cc_feedback_total
 
   void received(PacketKind kind, size_t len) {
     packets[kind][Direction::kIn].inc();

@@ -351,6 +351,14 @@ window.medrelay = {
     }
     return out;
   },
+  // Each session's RTCPeerConnection, for getStats() in quality tests. Keys: 'publish' and the
+  // subscribed roles.
+  connections() {
+    const out = {};
+    if (publisher?.pc) out.publish = publisher.pc;
+    for (const [role, sub] of subscriptions) if (sub.session?.pc) out[role] = sub.session.pc;
+    return out;
+  },
   // The selected ICE candidate pair of each session: local candidate type and relay protocol,
   // remote address. Keys: 'publish' and the subscribed roles.
   async pairs() {
