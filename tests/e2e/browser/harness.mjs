@@ -14,18 +14,20 @@ export const kChromiumArgs = [
   '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
 ];
 
-export async function startRelay(binary, webRoot, extra = []) {
+// host: the address of every listener (loopback, or an address inside a test's namespace).
+export async function startRelay(binary, webRoot, extra = [], host = '127.0.0.1') {
   const dir = mkdtempSync(join(tmpdir(), 'medrelay-web-e2e-'));
-  const args = ['--set', `storage.data_dir=${dir}/data`, '--set', 'http.listen=127.0.0.1:0',
+  const args = ['--set', `storage.data_dir=${dir}/data`, '--set', `http.listen=${host}:0`,
+    '--set', `media.listen_ip=${host}`,
     '--set', 'media.udp_port=0', '--set', 'media.tcp_port=0', '--set', 'media.workers=1',
-    '--set', 'turn.udp_listen=127.0.0.1:0', '--set', `web.root=${webRoot}`, ...extra];
+    '--set', `turn.udp_listen=${host}:0`, '--set', `web.root=${webRoot}`, ...extra];
   const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`medrelay did not start:\n${output}`)), 15000);
     const onData = (d) => {
       output += d;
-      const m = /listening on 127\.0\.0\.1 port (\d+)/.exec(output);
+      const m = new RegExp(`listening on ${host.replaceAll('.', '\\.')} port (\\d+)`).exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -38,7 +40,7 @@ export async function startRelay(binary, webRoot, extra = []) {
   // With http.tls_cert the API is HTTPS (a test's self-signed certificate: callers set
   // NODE_TLS_REJECT_UNAUTHORIZED=0 and launch the browser with ignoreHTTPSErrors).
   const scheme = extra.some((a) => a.startsWith('http.tls_cert=')) ? 'https' : 'http';
-  const base = `${scheme}://127.0.0.1:${port}`;
+  const base = `${scheme}://${host}:${port}`;
   const key = readFileSync(join(dir, 'data', 'api-key'), 'utf8').trim();
   const relay = {
     base, key, dir, proc, output: () => output,
@@ -74,11 +76,13 @@ export async function startRelay(binary, webRoot, extra = []) {
   return relay;
 }
 
-export async function launchBrowser(options = {}) {
+// options.executablePath may name a wrapper (e.g. one that runs Chromium in a network namespace).
+// extraArgs are appended to kChromiumArgs.
+export async function launchBrowser({ extraArgs = [], ...options } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'medrelay-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true, args: kChromiumArgs, viewport: { width: 1100, height: 760 },
+    headless: true, args: [...kChromiumArgs, ...extraArgs], viewport: { width: 1100, height: 760 },
     permissions: ['camera', 'microphone'], ...options,
   });
   return { context, async close() { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
