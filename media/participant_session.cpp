@@ -95,6 +95,7 @@ Producer* ParticipantSession::findProducer(uint32_t ssrc, uint8_t payloadType, b
     if (p->payloadType == payloadType) {
       p->ssrc = ssrc;
       p->stats.reset();
+      p->nack.reset();
       if (p->keyframePending && !p->consumers.empty()) room_.onConnected(*this);
       return p.get();
     }

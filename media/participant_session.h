@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "control/consultation.h"
+#include "media/rtp/nack_generator.h"
 #include "media/rtp/receive_statistics.h"
 #include "media/rtp/rtp_sequence.h"
 #include "media/rtp/transport_cc_feedback.h"
@@ -48,6 +49,7 @@ struct Producer {
   std::vector<Consumer*> consumers;
   // Receive side (RR, NACK, REMB).
   ReceiveStatistics stats;
+  NackGenerator nack;  // video
   uint64_t packets = 0;
   uint64_t bytesSinceTick = 0;
   uint32_t lastSrMiddle = 0;  // middle 32 bits of the last SR's NTP time (RFC 3550 §6.4.1)

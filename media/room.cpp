@@ -15,7 +15,6 @@ using metrics::DropReason;
 using MDir = metrics::Direction;
 
 constexpr uint64_t kRtxMaxAgeMs = 1000;
-constexpr int64_t kMaxNackGap = 32;
 // Transport-wide feedback cadence: every 50 ms while packets arrive, sooner at high packet rates
 // (draft-holmer-rmcat-transport-wide-cc-extensions-01 leaves the interval to the receiver).
 constexpr uint64_t kTransportCcIntervalUs = 50'000;
@@ -25,6 +24,19 @@ uint64_t rembEstimate(uint64_t bitsPerSecond) {
   // Receive rate plus head-room, so a sender keeps ramping up (no delay-based estimate here).
   const uint64_t target = bitsPerSecond + bitsPerSecond / 2 + 150'000;
   return std::clamp<uint64_t>(target, 300'000, 2'500'000);
+}
+
+// Is this payload the first packet of a keyframe? VP8: RFC 7741 §4.3 (start of partition 0,
+// P bit clear); H.264: an SPS or the start of an IDR (RFC 6184: alone, in a STAP-A or starting an
+// FU-A; browsers send SPS and PPS right before every IDR). Other codecs have
+// no cheap test here and are never held back.
+bool startsKeyframe(sdp::Codec codec, std::span<const uint8_t> payload) {
+  if (codec == sdp::Codec::kVp8) {
+    auto d = parseVp8Descriptor(payload);
+    return d && d->keyframe;
+  }
+  if (codec == sdp::Codec::kH264) return h264IsKeyframe(payload);
+  return true;
 }
 
 }  // namespace
@@ -169,7 +181,13 @@ void Room::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
     if (*n <= kRtpHeaderSize) return;  // RTX padding probe: nothing to forward
     fwd = ctx_.rtxScratch.data();
     fwdLen = *n;
-    producer->bytesSinceTick += fwdLen;  // a repair: no loss statistics, no NACK
+    producer->bytesSinceTick += fwdLen;  // a repair: not in the loss statistics
+    if (producer->kind == sdp::MediaKind::kVideo) {
+      auto original = RtpPacket::parse({ctx_.rtxScratch.data(), *n});
+      if (!original) return;
+      producer->nack.onPacket(producer->stats.peekUnwrapped(original->sequenceNumber()),
+                              ctx_.nowMs(), true);
+    }
   } else {
     onProducerPacket(*producer, *packet, nowUs);
   }
@@ -180,24 +198,29 @@ void Room::onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t
   ++producer.packets;
   producer.bytesSinceTick += packet.size();
   const uint16_t seq = packet.sequenceNumber();
-  const int64_t highest = producer.stats.highest();
-  const int64_t u = producer.stats.peekUnwrapped(seq);
-  if (highest >= 0 && u > highest + 1 && u - highest <= kMaxNackGap &&
-      producer.kind == sdp::MediaKind::kVideo) {
-    // Loss towards us (RFC 4585 §6.2.1): ask the publisher at once for the gap.
-    std::array<uint16_t, kMaxNackGap> lost{};
-    size_t n = 0;
-    for (int64_t s = highest + 1; s < u && n < lost.size(); ++s) {
-      lost[n++] = static_cast<uint16_t>(s);
+  if (producer.kind == sdp::MediaKind::kVideo) {
+    const uint64_t nowMs = ctx_.nowMs();
+    if (!producer.nack.onPacket(producer.stats.peekUnwrapped(seq), nowMs, false)) {
+      requestKeyframe(producer, false);  // too much lost to repair packet by packet
     }
-    auto w = rtcp::writeNack({ctx_.rtcpScratch.data(), ctx_.rtcpScratch.size() - 64}, kRelaySsrc,
-                             producer.ssrc, {lost.data(), n});
-    if (w && producer.owner->transport().sendRtcp(ctx_.rtcpScratch.data(), *w,
-                                                  ctx_.rtcpScratch.size())) {
-      ctx_.metrics.nacks[MDir::kOut].inc();
-    }
+    sendNacks(producer, nowMs);
   }
   producer.stats.onPacket(seq, packet.timestamp(), nowUs, producer.clockRate);
+}
+
+// Loss towards us (RFC 4585 §6.2.1): what the NACK generator says is due, at once for a new
+// gap and again every retry interval until repaired.
+void Room::sendNacks(Producer& producer, uint64_t nowMs) {
+  if (producer.nack.missingCount() == 0) return;
+  std::array<uint16_t, 64> lost{};
+  const size_t n = producer.nack.takeDue(nowMs, lost);
+  if (n == 0) return;
+  auto w = rtcp::writeNack({ctx_.rtcpScratch.data(), ctx_.rtcpScratch.size() - 64}, kRelaySsrc,
+                           producer.ssrc, {lost.data(), n});
+  if (w && producer.owner->transport().sendRtcp(ctx_.rtcpScratch.data(), *w,
+                                                ctx_.rtcpScratch.size())) {
+    ctx_.metrics.nacks[MDir::kOut].inc();
+  }
 }
 
 void Room::sendTransportCc(ParticipantSession& session, uint64_t nowUs) {
@@ -229,6 +252,15 @@ void Room::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t 
   std::memcpy(buf, data, len);
   auto packet = RtpPacket::parse({buf, len});
   if (!packet) return;
+  if (c.waitingKeyframe && c.kind == sdp::MediaKind::kVideo) {
+    // A new or re-bound video consumer starts at a keyframe (the first packet of one): a decoder
+    // that starts on a delta frame shows garbage or nothing until the next keyframe anyway.
+    if (!startsKeyframe(c.codec, packet->payload())) {
+      ctx_.metrics.dropped[DropReason::kWaitingKeyframe].inc();
+      return;
+    }
+    c.waitingKeyframe = false;
+  }
   auto out = c.rewriter.rewrite(packet->sequenceNumber(), packet->timestamp());
   if (!out) {
     ctx_.metrics.dropped[DropReason::kOther].inc();  // older than the current source's start
@@ -246,19 +278,6 @@ void Room::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t 
       ctx_.metrics.dropped[DropReason::kMalformed].inc();
       return;
     }
-  }
-  if (c.waitingKeyframe && c.kind == sdp::MediaKind::kVideo) {
-    const auto payload = packet->payload();
-    bool key = false;
-    if (c.codec == sdp::Codec::kVp8) {
-      auto d = parseVp8Descriptor(payload);
-      key = d && d->keyframe;
-    } else if (c.codec == sdp::Codec::kH264) {
-      key = h264IsKeyframe(payload);
-    } else {
-      key = true;  // no cheap keyframe test for this codec
-    }
-    if (key) c.waitingKeyframe = false;
   }
   if (c.rtx) c.rtx->store(out->sequence, {buf, len}, ctx_.nowMs());
   c.started = true;

@@ -51,6 +51,7 @@ class Room {
   void requestKeyframe(Producer& producer, bool fir);
   void onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs);
   void sendTransportCc(ParticipantSession& session, uint64_t nowUs);
+  void sendNacks(Producer& producer, uint64_t nowMs);
   void onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void retransmit(Consumer& consumer, uint16_t seq);

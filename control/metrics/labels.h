@@ -97,6 +97,7 @@ MEDRELAY_METRICS_LABEL_SET(KeyframeRequest, "kind", MEDRELAY_METRICS_KEYFRAME_RE
   X(kSrtp, "srtp")                       \
   X(kTooLarge, "too_large")              \
   X(kSendFailed, "send_failed")          \
+  X(kWaitingKeyframe, "waiting_keyframe") \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(DropReason, "reason", MEDRELAY_METRICS_DROP_REASONS);
 

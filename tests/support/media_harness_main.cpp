@@ -138,6 +138,7 @@ class HarnessComponent final : public server::App::Component {
           w["drop_unknown_tuple"] = tc.dropped(media::WorkerTransport::Drop::kUnknownTuple);
           w["drop_ice_rejected"] = tc.dropped(media::WorkerTransport::Drop::kIceRejected);
           w["drop_not_connected"] = m.dropped[metrics::DropReason::kNotConnected].value();
+          w["drop_waiting_keyframe"] = m.dropped[metrics::DropReason::kWaitingKeyframe].value();
           w["udp_port"] = media_.udpPort(i);
         });
         workers.push_back(w);
