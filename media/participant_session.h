@@ -82,6 +82,11 @@ struct Consumer {
   uint64_t lastPacketMs = 0;
   uint64_t packets = 0;
   uint64_t octets = 0;
+  // Round trip to the subscriber (RFC 3550 §6.4.1): our last SR's LSR and send time, matched
+  // against the LSR/DLSR of its receiver reports; 0 until measured.
+  uint32_t lastSrLsr = 0;
+  uint64_t lastSrSentMs = 0;
+  uint64_t rttMs = 0;
   Consumer(uint16_t seq, uint32_t ts) : rewriter(seq, ts) {}
 };
 

@@ -15,6 +15,8 @@ using metrics::DropReason;
 using MDir = metrics::Direction;
 
 constexpr uint64_t kRtxMaxAgeMs = 1000;
+// Resend suppression window before a subscriber's round trip is known.
+constexpr uint64_t kDefaultResendIntervalMs = 20;
 // Transport-wide feedback cadence: every 50 ms while packets arrive, sooner at high packet rates
 // (draft-holmer-rmcat-transport-wide-cc-extensions-01 leaves the interval to the receiver).
 constexpr uint64_t kTransportCcIntervalUs = 50'000;
@@ -352,7 +354,10 @@ void Room::onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
       si.octetCount = static_cast<uint32_t>(c->octets);
       auto& out = ctx_.rtcpScratch;
       auto w = rtcp::writeSenderReport({out.data(), out.size() - 64}, si, {});
-      if (w) c->owner->transport().sendRtcp(out.data(), *w, out.size());
+      if (w && c->owner->transport().sendRtcp(out.data(), *w, out.size())) {
+        c->lastSrLsr = static_cast<uint32_t>(si.ntp >> 16);
+        c->lastSrSentMs = ctx_.nowMs();
+      }
     }
   }
 }
@@ -364,6 +369,10 @@ void Room::onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
     return;
   }
   for (const rtcp::Item item : *compound) {
+    if (item.type() == rtcp::type::kRr || item.type() == rtcp::type::kSr) {
+      onConsumerReport(from, item);
+      continue;
+    }
     if (item.type() != rtcp::type::kRtpfb && item.type() != rtcp::type::kPsfb) continue;
     auto fb = rtcp::Feedback::parse(item);
     if (!fb) continue;
@@ -392,11 +401,38 @@ void Room::onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
   }
 }
 
+// A subscriber's report block about one of our streams gives its round trip: now − the send time
+// of the SR it names (LSR) − the delay it says it held that SR (DLSR, 1/65536 s), RFC 3550 §6.4.1.
+void Room::onConsumerReport(ParticipantSession& from, const rtcp::Item& item) {
+  auto report = rtcp::Report::parse(item);
+  if (!report) return;
+  const uint64_t now = ctx_.nowMs();
+  for (size_t i = 0; i < report->blockCount(); ++i) {
+    const rtcp::ReportBlock b = report->block(i);
+    for (auto& c : from.consumers()) {
+      if (c->ssrc != b.ssrc || b.lastSr == 0 || b.lastSr != c->lastSrLsr) continue;
+      const uint64_t held = uint64_t{b.delaySinceLastSr} * 1000 / 65536;
+      const uint64_t elapsed = now - c->lastSrSentMs;
+      if (elapsed < held) break;  // clocks disagree by less than a millisecond: no sample
+      const uint64_t sample = std::max<uint64_t>(1, elapsed - held);
+      c->rttMs = c->rttMs == 0 ? sample : (7 * c->rttMs + sample) / 8;
+      break;
+    }
+  }
+}
+
 void Room::retransmit(Consumer& c, uint16_t seq) {
   if (!c.rtx || !c.owner->transport().connected()) return;
-  auto stored = c.rtx->find(seq, ctx_.nowMs(), kRtxMaxAgeMs);
+  const uint64_t now = ctx_.nowMs();
+  auto stored = c.rtx->find(seq, now, kRtxMaxAgeMs);
   if (stored.empty()) {
     ctx_.metrics.dropped[DropReason::kOther].inc();
+    return;
+  }
+  // One repair per packet per round trip (a subscriber repeats its NACK until the repair lands).
+  const uint64_t interval = c.rttMs != 0 ? c.rttMs : kDefaultResendIntervalMs;
+  if (!c.rtx->markResent(seq, now, interval)) {
+    ctx_.metrics.retransmissions_suppressed.inc();
     return;
   }
   uint8_t* buf = ctx_.rtxScratch.data();

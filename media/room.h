@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "media/participant_session.h"
+#include "media/rtp/rtcp_packet.h"
 #include "media/rtp/rtp_packet.h"
 
 namespace medrelay::media {
@@ -54,6 +55,7 @@ class Room {
   void sendNacks(Producer& producer, uint64_t nowMs);
   void onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
+  void onConsumerReport(ParticipantSession& from, const rtcp::Item& item);
   void retransmit(Consumer& consumer, uint16_t seq);
 
   std::string id_;

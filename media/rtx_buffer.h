@@ -28,12 +28,24 @@ class RtxBuffer {
     s.len = packet.size();
     s.seq = seq;
     s.sentMs = nowMs;
+    s.resent = false;
   }
   // The stored packet with this sequence number, or empty when it was overwritten or too old.
   std::span<const uint8_t> find(uint16_t seq, uint64_t nowMs, uint64_t maxAgeMs) const {
     const Slot& s = slots_[seq % kSlots];
     if (s.len == 0 || s.seq != seq || nowMs - s.sentMs > maxAgeMs) return {};
     return {s.bytes.data(), s.len};
+  }
+  // Records a retransmission of a stored packet unless it was already resent less than
+  // minIntervalMs ago (one round trip: the earlier copy may still be on its way, and a burst of
+  // NACKs for the same loss must not multiply the repair). False: suppress this one.
+  bool markResent(uint16_t seq, uint64_t nowMs, uint64_t minIntervalMs) {
+    Slot& s = slots_[seq % kSlots];
+    if (s.len == 0 || s.seq != seq) return false;
+    if (s.resent && nowMs - s.resentMs < minIntervalMs) return false;
+    s.resent = true;
+    s.resentMs = nowMs;
+    return true;
   }
 
  private:
@@ -42,6 +54,8 @@ class RtxBuffer {
     size_t len = 0;
     uint16_t seq = 0;
     uint64_t sentMs = 0;
+    uint64_t resentMs = 0;
+    bool resent = false;
   };
   std::unique_ptr<Slot[]> slots_;
 };

@@ -59,6 +59,10 @@ void MediaWorkerMetrics::collect(const std::vector<const WorkerMetrics*>& worker
       "Packets retransmitted (RTX, RFC 4588) from the send buffer in answer to NACKs.",
       [](const WorkerMetrics& w) -> auto& { return w.media.retransmissions; });
   addPerWorker(
+      out, workers, "medrelay_retransmissions_suppressed_total", counter,
+      "NACKed packets not resent because they were resent less than a round trip ago.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.retransmissions_suppressed; });
+  addPerWorker(
       out, workers, "medrelay_srtp_errors_total", counter,
       "SRTP/SRTCP failures: direction in = unprotect, out = protect.",
       [](const WorkerMetrics& w) -> auto& { return w.media.srtp_errors; });

@@ -35,6 +35,7 @@ struct MediaWorkerMetrics {
   ByLabel<PacketKind, ByLabel<Direction, LocalCounter>> packets;  // medrelay_media_packets_total
   ByLabel<Direction, LocalCounter> nacks;                         // medrelay_nacks_total
   LocalCounter retransmissions;                                   // medrelay_retransmissions_total
+  LocalCounter retransmissions_suppressed;  // medrelay_retransmissions_suppressed_total
   ByLabel<Direction, ByLabel<SrtpError, LocalCounter>> srtp_errors;  // medrelay_srtp_errors_total
   LocalCounter transport_cc_feedback;  // medrelay_transport_cc_feedback_total
 

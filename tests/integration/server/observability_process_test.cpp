@@ -271,6 +271,7 @@ TEST_F(ObservabilityProcessTest, LiveScrapePassesPromtoolWithSensibleValues) {
                              "medrelay_srtp_errors_total",
                              "medrelay_nacks_total",
                              "medrelay_retransmissions_total",
+                             "medrelay_retransmissions_suppressed_total",
                              "medrelay_transport_cc_feedback_total",
                              "medrelay_keyframe_requests_total",
                              "medrelay_event_loop_utilization_ratio",

@@ -66,5 +66,19 @@ TEST(RtxBufferTest, OversizedPacketClearsItsSlot) {
   EXPECT_TRUE(holds(b, 4, 2, RtxBuffer::kSlotBytes)) << "exactly a slot fits";
 }
 
+TEST(RtxBufferTest, ResendSuppressedWithinTheIntervalPerPacket) {
+  RtxBuffer b;
+  std::vector<uint8_t> pkt(100, 7);
+  b.store(10, pkt, 0);
+  b.store(11, pkt, 0);
+  EXPECT_TRUE(b.markResent(10, 100, 30));
+  EXPECT_FALSE(b.markResent(10, 129, 30));  // still within one round trip
+  EXPECT_TRUE(b.markResent(11, 129, 30));   // another packet is independent
+  EXPECT_TRUE(b.markResent(10, 130, 30));
+  EXPECT_FALSE(b.markResent(12, 130, 30));  // never stored
+  b.store(10 + RtxBuffer::kSlots, pkt, 140);  // the slot is reused: a fresh packet
+  EXPECT_TRUE(b.markResent(10 + RtxBuffer::kSlots, 141, 30));
+}
+
 }  // namespace
 }  // namespace medrelay::media

@@ -119,6 +119,7 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
        {{"worker", workers}, {"direction", values<Direction>()}}},
       {"medrelay_participants_connected", "gauge", {{"role", values<Role>()}}},
       {"medrelay_ready", "gauge", {}},
+      {"medrelay_retransmissions_suppressed_total", "counter", {{"worker", workers}}},
       {"medrelay_retransmissions_total", "counter", {{"worker", workers}}},
       {"medrelay_rooms", "gauge", {{"state", values<RoomState>()}}},
       {"medrelay_sessions_ended_total", "counter", {{"reason", values<SessionEndReason>()}}},
