@@ -219,8 +219,8 @@ void Room::sendNacks(Producer& producer, uint64_t nowMs) {
   if (n == 0) return;
   auto w = rtcp::writeNack({ctx_.rtcpScratch.data(), ctx_.rtcpScratch.size() - 64}, kRelaySsrc,
                            producer.ssrc, {lost.data(), n});
-  if (w && producer.owner->transport().sendRtcp(ctx_.rtcpScratch.data(), *w,
-                                                ctx_.rtcpScratch.size())) {
+  if (w &&
+      producer.owner->transport().sendRtcp(ctx_.rtcpScratch.data(), *w, ctx_.rtcpScratch.size())) {
     ctx_.metrics.nacks[MDir::kOut].inc();
   }
 }

@@ -66,7 +66,8 @@ TEST(NackGeneratorTest, GivesUpAfterMaxRetries) {
   g.onPacket(1002, 5000, false);
   uint64_t now = 5000;
   int asked = 0;
-  for (int i = 0; i < 20; ++i, now += g.retryIntervalMs()) asked += static_cast<int>(due(g, now).size());
+  for (int i = 0; i < 20; ++i, now += g.retryIntervalMs())
+    asked += static_cast<int>(due(g, now).size());
   EXPECT_EQ(asked, NackGenerator::kMaxRetries);
   EXPECT_EQ(g.missingCount(), 0u);
   EXPECT_EQ(g.gaveUp(), 1u);

@@ -75,7 +75,7 @@ TEST(RtxBufferTest, ResendSuppressedWithinTheIntervalPerPacket) {
   EXPECT_FALSE(b.markResent(10, 129, 30));  // still within one round trip
   EXPECT_TRUE(b.markResent(11, 129, 30));   // another packet is independent
   EXPECT_TRUE(b.markResent(10, 130, 30));
-  EXPECT_FALSE(b.markResent(12, 130, 30));  // never stored
+  EXPECT_FALSE(b.markResent(12, 130, 30));    // never stored
   b.store(10 + RtxBuffer::kSlots, pkt, 140);  // the slot is reused: a fresh packet
   EXPECT_TRUE(b.markResent(10 + RtxBuffer::kSlots, 141, 30));
 }
