@@ -117,14 +117,22 @@ class AccessLog {
     uint64_t file_size = 0;
   };
 
+  // An access_log_unavailable Error.
+  static Error unavailable(const std::string& what);
+
+  // Opening (access_log_open.cpp).
   Result<void> init();
   Result<void> createFirstFile(int64_t now);
   Result<void> openExisting(const std::vector<std::string>& files, int64_t now);
-  Result<void> writeNow(AccessRecord record);  // build + flush one record (open time, writer)
 
+  // The writer thread (access_log.cpp).
   void run();
   void processBatch(std::deque<Entry>& batch);
   void deliver(std::deque<Entry>& batch, std::vector<Result<uint64_t>>& results);
+  Result<void> persistNewKey(const AccessLogKey& new_key);
+
+  // The file chain (access_log_chain.cpp).
+  Result<void> writeNow(AccessRecord record);  // build + flush one record (open time, writer)
   int64_t now();
   // Builds a record's line on the working chain state and queues it for the next flush.
   void stage(AccessRecord& record, int64_t time_us);
@@ -134,7 +142,6 @@ class AccessLog {
   void prune(int64_t time_us);
   void tryRecover();
   void onIoError(const char* what, int err);
-  Result<void> persistNewKey(const AccessLogKey& new_key);
 
   AccessLogOptions options_;
   net::Dispatcher* completions_;

@@ -41,6 +41,25 @@ class PosixFileLayer final : public AccessLogFileLayer {
 
 }  // namespace
 
+std::string errnoName(int err) {
+  switch (err) {
+    case ENOSPC:
+      return "ENOSPC";
+    case EIO:
+      return "EIO";
+    case EDQUOT:
+      return "EDQUOT";
+    case EROFS:
+      return "EROFS";
+    case EEXIST:
+      return "EEXIST";
+    case EACCES:
+      return "EACCES";
+    default:
+      return "errno " + std::to_string(err);
+  }
+}
+
 std::shared_ptr<AccessLogFileLayer> posixFileLayer() {
   static auto layer = std::make_shared<PosixFileLayer>();
   return layer;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -27,6 +28,18 @@ class AccessLogFileLayer {
 };
 
 std::shared_ptr<AccessLogFileLayer> posixFileLayer();
+
+// A new log file: never one that exists, appended to only.
+inline constexpr int kNewLogFileFlags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND;
+inline constexpr int64_t kUsPerDay = int64_t{86400} * 1000000;
+
+// The UTC day number of a time in µs since the epoch (rounding down before 1970 too).
+inline int64_t utcDayOf(int64_t us) {
+  return us >= 0 ? us / kUsPerDay : (us - kUsPerDay + 1) / kUsPerDay;
+}
+
+// "ENOSPC", "EIO", ... for the errors a log disk produces; "errno N" for others.
+std::string errnoName(int err);
 
 // Writes all of data (retrying short writes); 0 or -errno.
 int writeAll(AccessLogFileLayer& files, int fd, const char* data, size_t len);

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <optional>
+#include <string_view>
 
 #include "common/logging.h"
 #include "control/sqlite_schema.h"
@@ -55,6 +57,17 @@ class SqliteStore::Query {
   }
   Query& bindNull(int i) {
     if (stmt_ != nullptr) sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  template <typename T>
+  Query& bind(int i, const std::optional<T>& v) {
+    return v ? bind(i, *v) : bindNull(i);
+  }
+  // Binds args to ?1, ?2, … in order.
+  template <typename... Args>
+  Query& bindAll(const Args&... args) {
+    [[maybe_unused]] int i = 0;
+    (bind(++i, args), ...);
     return *this;
   }
   int step() { return stmt_ == nullptr ? SQLITE_ERROR : sqlite3_step(stmt_); }
@@ -177,10 +190,7 @@ Result<void> SqliteStore::migrate() {
     if (!tx.began()) return error("begin migration");
     if (auto r = exec(kMigrations[static_cast<size_t>(v)]); !r.ok()) return r;
     if (auto r = exec("DELETE FROM schema_version"); !r.ok()) return r;
-    if (auto r = query("INSERT INTO schema_version (version) VALUES (?)").bind(1, v + 1).run();
-        !r.ok()) {
-      return r;
-    }
+    if (auto r = run("INSERT INTO schema_version (version) VALUES (?)", v + 1); !r.ok()) return r;
     if (auto r = tx.commit(); !r.ok()) return r;
     log::get("store")->info("store schema migrated to version {}", v + 1);
   }
@@ -192,6 +202,51 @@ void SqliteStore::countWrite(int64_t started_us) {
   ++stats_.writes;
   stats_.write_us += us;
   if (us > stats_.max_write_us) stats_.max_write_us = us;
+}
+
+template <typename... Args>
+Result<void> SqliteStore::run(const char* sql, const Args&... args) {
+  return query(sql).bindAll(args...).run();
+}
+
+template <typename T, typename Read, typename... Args>
+Result<std::vector<T>> SqliteStore::rows(const char* sql, Read read, const Args&... args) {
+  auto q = query(sql);
+  q.bindAll(args...);
+  std::vector<T> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read(q));
+  if (rc != SQLITE_DONE) return q.error();
+  return out;
+}
+
+template <typename T, typename Read, typename... Args>
+Result<std::optional<T>> SqliteStore::row(const char* sql, Read read, const Args&... args) {
+  auto q = query(sql);
+  q.bindAll(args...);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) return std::optional<T>(read(q));
+  if (rc == SQLITE_DONE) return std::optional<T>();
+  return q.error();
+}
+
+template <typename Fn>
+Result<void> SqliteStore::timedWrite(Fn&& write) {
+  const auto t0 = steadyUs();
+  auto res = write();
+  countWrite(t0);
+  return res;
+}
+
+template <typename Fn>
+Result<void> SqliteStore::writeTransaction(Fn&& statements) {
+  const auto t0 = steadyUs();
+  Transaction tx(*this);
+  if (!tx.began()) return error("begin");
+  if (auto r = statements(); !r.ok()) return r;
+  auto res = tx.commit();
+  countWrite(t0);
+  return res;
 }
 
 namespace {
@@ -216,62 +271,79 @@ Room readRoom(const auto& q) {
   return r;
 }
 
+Invite readInvite(const auto& q) {
+  Invite i;
+  i.id = q.text(0);
+  i.room_id = q.text(1);
+  i.role = parseRole(q.text(2)).value_or(Role::kSupporter);
+  i.subject = q.text(3);
+  i.token_hash = q.text(4);
+  i.created_us = q.i64(5);
+  i.expires_us = q.i64(6);
+  i.revoked_us = q.i64(7);
+  if (!q.isNull(8)) {
+    i.consent = ConsentRecord{q.text(8), q.i64(9), parseRole(q.text(10)).value_or(i.role)};
+  }
+  return i;
+}
+
+Session readSession(const auto& q) {
+  Session s;
+  s.id = q.text(0);
+  s.room_id = q.text(1);
+  s.invite_id = q.text(2);
+  s.role = parseRole(q.text(3)).value_or(Role::kSupporter);
+  s.subject = q.text(4);
+  s.direction = parseDirection(q.text(5)).value_or(Direction::kSubscribe);
+  s.transport = q.text(6);
+  s.remote = q.text(7);
+  s.started_us = q.i64(8);
+  s.stale = q.i64(9) != 0;
+  return s;
+}
+
+int64_t flag(bool b) {
+  return b ? 1 : 0;
+}
+
+// The row with a unique key, if any.
+template <typename T>
+Result<std::optional<T>> first(Result<std::vector<T>> rows) {
+  if (!rows.ok()) return rows.error();
+  if (rows->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(rows->front()));
+}
+
 }  // namespace
 
 Result<void> SqliteStore::insertRoom(const Room& r) {
   static const std::string sql = std::string("INSERT INTO rooms (") + kRoomColumns +
                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-  const auto t0 = steadyUs();
-  auto res = query(sql.c_str())
-                 .bind(1, r.id)
-                 .bind(2, toString(r.mode))
-                 .bind(3, r.scheduled_start_us)
-                 .bind(4, r.opens_at_us)
-                 .bind(5, r.closes_at_us)
-                 .bind(6, r.institution_id)
-                 .bind(7, r.institution_contact)
-                 .bind(8, r.doctor_display_name)
-                 .bind(9, r.title)
-                 .bind(10, r.external_ref)
-                 .bind(11, toString(r.state))
-                 .bind(12, r.created_us)
-                 .bind(13, r.admitted_us)
-                 .bind(14, r.ended_us)
-                 .bind(15, r.end_reason)
-                 .run();
-  countWrite(t0);
-  return res;
+  return timedWrite([&] {
+    return run(sql.c_str(), r.id, toString(r.mode), r.scheduled_start_us, r.opens_at_us,
+               r.closes_at_us, r.institution_id, r.institution_contact, r.doctor_display_name,
+               r.title, r.external_ref, toString(r.state), r.created_us, r.admitted_us, r.ended_us,
+               r.end_reason);
+  });
 }
 
 Result<std::optional<Room>> SqliteStore::room(const std::string& id) {
   static const std::string sql = std::string("SELECT ") + kRoomColumns + " FROM rooms WHERE id = ?";
-  auto q = query(sql.c_str());
-  q.bind(1, id);
-  const int rc = q.step();
-  if (rc == SQLITE_ROW) return std::optional<Room>(readRoom(q));
-  if (rc == SQLITE_DONE) return std::optional<Room>();
-  return q.error();
+  return row<Room>(sql.c_str(), readRoom<Query>, id);
 }
 
 Result<void> SqliteStore::updateRoom(const Room& r) {
-  const auto t0 = steadyUs();
-  auto res = query(
-                 "UPDATE rooms SET title = ?, doctor_display_name = ?, state = ?, admitted = ?, "
-                 "ended = ?, end_reason = ? WHERE id = ?")
-                 .bind(1, r.title)
-                 .bind(2, r.doctor_display_name)
-                 .bind(3, toString(r.state))
-                 .bind(4, r.admitted_us)
-                 .bind(5, r.ended_us)
-                 .bind(6, r.end_reason)
-                 .bind(7, r.id)
-                 .run();
-  countWrite(t0);
-  return res;
+  return timedWrite([&] {
+    return run(
+        "UPDATE rooms SET title = ?, doctor_display_name = ?, state = ?, admitted = ?, "
+        "ended = ?, end_reason = ? WHERE id = ?",
+        r.title, r.doctor_display_name, toString(r.state), r.admitted_us, r.ended_us, r.end_reason,
+        r.id);
+  });
 }
 
 Result<void> SqliteStore::deleteRoom(const std::string& id) {
-  return query("DELETE FROM rooms WHERE id = ?").bind(1, id).run();
+  return run("DELETE FROM rooms WHERE id = ?", id);
 }
 
 Result<RoomPage> SqliteStore::listRooms(const RoomFilter& f, int64_t now_us) {
@@ -294,24 +366,19 @@ Result<RoomPage> SqliteStore::listRooms(const RoomFilter& f, int64_t now_us) {
     }
     after_id = f.cursor.substr(colon + 1);
   }
-  auto q = query(sql.c_str());
-  int open_filter = 0;  // 1: only open rooms, 2: only scheduled rooms outside their window
+  std::optional<std::string_view> state;
+  int64_t open_filter = 0;  // 1: only open rooms, 2: only scheduled rooms outside their window
   if (f.state == RoomState::kOpen || f.state == RoomState::kScheduled) {
-    q.bind(1, toString(RoomState::kScheduled));
+    state = toString(RoomState::kScheduled);
     open_filter = f.state == RoomState::kOpen ? 1 : 2;
   } else if (f.state) {
-    q.bind(1, toString(*f.state));
-  } else {
-    q.bindNull(1);
+    state = toString(*f.state);
   }
-  q.bind(2, int64_t{open_filter}).bind(3, now_us);
-  f.from_us ? q.bind(4, *f.from_us) : q.bindNull(4);
-  f.to_us ? q.bind(5, *f.to_us) : q.bindNull(5);
-  q.bind(6, after_start).bind(7, after_id).bind(8, static_cast<int64_t>(f.limit + 1));
+  auto rooms = rows<Room>(sql.c_str(), readRoom<Query>, state, open_filter, now_us, f.from_us,
+                          f.to_us, after_start, after_id, static_cast<int64_t>(f.limit + 1));
+  if (!rooms.ok()) return rooms.error();
   RoomPage page;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) page.rooms.push_back(readRoom(q));
-  if (rc != SQLITE_DONE) return q.error();
+  page.rooms = std::move(rooms).value();
   if (page.rooms.size() > f.limit) {
     page.rooms.pop_back();
     const Room& last = page.rooms.back();
@@ -324,257 +391,126 @@ Result<std::vector<Room>> SqliteStore::roomsClosedBy(int64_t now_us) {
   static const std::string sql = std::string("SELECT ") + kRoomColumns +
                                  " FROM rooms WHERE state IN ('scheduled', 'in_consultation')"
                                  " AND closes_at <= ? ORDER BY closes_at";
-  auto q = query(sql.c_str());
-  q.bind(1, now_us);
-  std::vector<Room> rooms;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) rooms.push_back(readRoom(q));
-  if (rc != SQLITE_DONE) return q.error();
-  return rooms;
+  return rows<Room>(sql.c_str(), readRoom<Query>, now_us);
 }
 
 Result<void> SqliteStore::insertInvite(const Invite& i) {
-  const auto t0 = steadyUs();
-  Transaction tx(*this);
-  if (!tx.began()) return error("begin");
-  if (auto r =
-          query("INSERT INTO invites (id, room_id, role, subject, token_hash, created, expires, "
-                "revoked) VALUES (?,?,?,?,?,?,?,?)")
-              .bind(1, i.id)
-              .bind(2, i.room_id)
-              .bind(3, toString(i.role))
-              .bind(4, i.subject)
-              .bind(5, i.token_hash)
-              .bind(6, i.created_us)
-              .bind(7, i.expires_us)
-              .bind(8, i.revoked_us)
-              .run();
-      !r.ok()) {
-    return r;
-  }
-  if (i.consent) {
-    if (auto r =
-            query("INSERT INTO consents (invite_id, given_by, given_at, role) VALUES (?,?,?,?)")
-                .bind(1, i.id)
-                .bind(2, i.consent->given_by)
-                .bind(3, i.consent->given_at_us)
-                .bind(4, toString(i.consent->role))
-                .run();
-        !r.ok()) {
+  return writeTransaction([&]() -> Result<void> {
+    if (auto r = run("INSERT INTO invites (id, room_id, role, subject, token_hash, created, "
+                     "expires, revoked) VALUES (?,?,?,?,?,?,?,?)",
+                     i.id, i.room_id, toString(i.role), i.subject, i.token_hash, i.created_us,
+                     i.expires_us, i.revoked_us);
+        !r.ok() || !i.consent) {
       return r;
     }
-  }
-  auto res = tx.commit();
-  countWrite(t0);
-  return res;
+    return run("INSERT INTO consents (invite_id, given_by, given_at, role) VALUES (?,?,?,?)", i.id,
+               i.consent->given_by, i.consent->given_at_us, toString(i.consent->role));
+  });
 }
 
 Result<void> SqliteStore::deleteInvite(const std::string& id) {
-  return query("DELETE FROM invites WHERE id = ?").bind(1, id).run();
+  return run("DELETE FROM invites WHERE id = ?", id);
 }
 
-Result<std::vector<Invite>> SqliteStore::readInvites(Query& q) {
-  std::vector<Invite> out;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    Invite i;
-    i.id = q.text(0);
-    i.room_id = q.text(1);
-    i.role = parseRole(q.text(2)).value_or(Role::kSupporter);
-    i.subject = q.text(3);
-    i.token_hash = q.text(4);
-    i.created_us = q.i64(5);
-    i.expires_us = q.i64(6);
-    i.revoked_us = q.i64(7);
-    if (!q.isNull(8)) {
-      i.consent = ConsentRecord{q.text(8), q.i64(9), parseRole(q.text(10)).value_or(i.role)};
-    }
-    out.push_back(std::move(i));
-  }
-  if (rc != SQLITE_DONE) return q.error();
-  return out;
+Result<std::vector<Invite>> SqliteStore::invitesWhere(std::string_view column,
+                                                      const std::string& value) {
+  const std::string sql = std::string(kInviteSelect) + "WHERE i." + std::string(column) +
+                          " = ? ORDER BY i.created, i.id";
+  return rows<Invite>(sql.c_str(), readInvite<Query>, value);
 }
 
 Result<std::optional<Invite>> SqliteStore::invite(const std::string& id) {
-  static const std::string sql = std::string(kInviteSelect) + "WHERE i.id = ?";
-  auto q = query(sql.c_str());
-  q.bind(1, id);
-  auto r = readInvites(q);
-  if (!r.ok()) return r.error();
-  return r->empty() ? std::optional<Invite>() : std::optional<Invite>(r->front());
+  return first(invitesWhere("id", id));
 }
 
 Result<std::optional<Invite>> SqliteStore::inviteByHash(const std::string& token_hash) {
-  static const std::string sql = std::string(kInviteSelect) + "WHERE i.token_hash = ?";
-  auto q = query(sql.c_str());
-  q.bind(1, token_hash);
-  auto r = readInvites(q);
-  if (!r.ok()) return r.error();
-  return r->empty() ? std::optional<Invite>() : std::optional<Invite>(r->front());
+  return first(invitesWhere("token_hash", token_hash));
 }
 
 Result<std::vector<Invite>> SqliteStore::invitesOfRoom(const std::string& room_id) {
-  static const std::string sql =
-      std::string(kInviteSelect) + "WHERE i.room_id = ? ORDER BY i.created, i.id";
-  auto q = query(sql.c_str());
-  q.bind(1, room_id);
-  return readInvites(q);
+  return invitesWhere("room_id", room_id);
 }
 
 Result<void> SqliteStore::revokeInvite(const std::string& id, int64_t at_us) {
-  const auto t0 = steadyUs();
-  Transaction tx(*this);
-  if (!tx.began()) return error("begin");
-  if (auto r = query("UPDATE invites SET revoked = ? WHERE id = ? AND revoked = 0")
-                   .bind(1, at_us)
-                   .bind(2, id)
-                   .run();
-      !r.ok()) {
-    return r;
-  }
-  if (auto r = query("DELETE FROM sessions WHERE invite_id = ?").bind(1, id).run(); !r.ok()) {
-    return r;
-  }
-  auto res = tx.commit();
-  countWrite(t0);
-  return res;
-}
-
-Result<void> SqliteStore::closeRoom(const Room& room, bool revoke_invites) {
-  const auto t0 = steadyUs();
-  Transaction tx(*this);
-  if (!tx.began()) return error("begin");
-  if (auto r = updateRoom(room); !r.ok()) return r;
-  if (revoke_invites) {
-    if (auto r = query("UPDATE invites SET revoked = ? WHERE room_id = ? AND revoked = 0")
-                     .bind(1, room.ended_us)
-                     .bind(2, room.id)
-                     .run();
+  return writeTransaction([&]() -> Result<void> {
+    if (auto r = run("UPDATE invites SET revoked = ? WHERE id = ? AND revoked = 0", at_us, id);
         !r.ok()) {
       return r;
     }
-  }
-  if (auto r = query("DELETE FROM sessions WHERE room_id = ?").bind(1, room.id).run(); !r.ok()) {
-    return r;
-  }
-  auto res = tx.commit();
-  countWrite(t0);
-  return res;
+    return run("DELETE FROM sessions WHERE invite_id = ?", id);
+  });
+}
+
+Result<void> SqliteStore::closeRoom(const Room& room, bool revoke_invites) {
+  return writeTransaction([&]() -> Result<void> {
+    if (auto r = updateRoom(room); !r.ok()) return r;
+    if (revoke_invites) {
+      if (auto r = run("UPDATE invites SET revoked = ? WHERE room_id = ? AND revoked = 0",
+                       room.ended_us, room.id);
+          !r.ok()) {
+        return r;
+      }
+    }
+    return run("DELETE FROM sessions WHERE room_id = ?", room.id);
+  });
 }
 
 Result<void> SqliteStore::insertSessionRow(const Session& s) {
-  return query(
-             "INSERT INTO sessions (id, room_id, invite_id, role, subject, direction, transport, "
-             "remote, started, stale) VALUES (?,?,?,?,?,?,?,?,?,?)")
-      .bind(1, s.id)
-      .bind(2, s.room_id)
-      .bind(3, s.invite_id)
-      .bind(4, toString(s.role))
-      .bind(5, s.subject)
-      .bind(6, toString(s.direction))
-      .bind(7, s.transport)
-      .bind(8, s.remote)
-      .bind(9, s.started_us)
-      .bind(10, int64_t{s.stale ? 1 : 0})
-      .run();
+  return run(
+      "INSERT INTO sessions (id, room_id, invite_id, role, subject, direction, transport, "
+      "remote, started, stale) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      s.id, s.room_id, s.invite_id, toString(s.role), s.subject, toString(s.direction), s.transport,
+      s.remote, s.started_us, flag(s.stale));
 }
 
 Result<void> SqliteStore::insertSession(const Session& s) {
-  const auto t0 = steadyUs();
-  auto res = insertSessionRow(s);
-  countWrite(t0);
-  return res;
+  return timedWrite([&] { return insertSessionRow(s); });
 }
 
 Result<void> SqliteStore::replaceSession(const std::string& old_id, const Session& s) {
-  const auto t0 = steadyUs();
-  Transaction tx(*this);
-  if (!tx.began()) return error("begin");
-  if (auto r = query("DELETE FROM sessions WHERE id = ?").bind(1, old_id).run(); !r.ok()) return r;
-  if (auto r = insertSessionRow(s); !r.ok()) return r;
-  auto res = tx.commit();
-  countWrite(t0);
-  return res;
+  return writeTransaction([&]() -> Result<void> {
+    if (auto r = run("DELETE FROM sessions WHERE id = ?", old_id); !r.ok()) return r;
+    return insertSessionRow(s);
+  });
 }
 
 Result<void> SqliteStore::removeSession(const std::string& id) {
-  const auto t0 = steadyUs();
-  auto res = query("DELETE FROM sessions WHERE id = ?").bind(1, id).run();
-  countWrite(t0);
-  return res;
+  return timedWrite([&] { return run("DELETE FROM sessions WHERE id = ?", id); });
 }
 
 Result<void> SqliteStore::setSessionStale(const std::string& id, bool stale) {
-  const auto t0 = steadyUs();
-  auto res = query("UPDATE sessions SET stale = ? WHERE id = ?")
-                 .bind(1, int64_t{stale ? 1 : 0})
-                 .bind(2, id)
-                 .run();
-  countWrite(t0);
-  return res;
+  return timedWrite(
+      [&] { return run("UPDATE sessions SET stale = ? WHERE id = ?", flag(stale), id); });
 }
 
-Result<std::vector<Session>> SqliteStore::readSessions(Query& q) {
-  std::vector<Session> out;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    Session s;
-    s.id = q.text(0);
-    s.room_id = q.text(1);
-    s.invite_id = q.text(2);
-    s.role = parseRole(q.text(3)).value_or(Role::kSupporter);
-    s.subject = q.text(4);
-    s.direction = parseDirection(q.text(5)).value_or(Direction::kSubscribe);
-    s.transport = q.text(6);
-    s.remote = q.text(7);
-    s.started_us = q.i64(8);
-    s.stale = q.i64(9) != 0;
-    out.push_back(std::move(s));
-  }
-  if (rc != SQLITE_DONE) return q.error();
-  return out;
+Result<std::vector<Session>> SqliteStore::sessionsWhere(std::string_view column,
+                                                        const std::string& value) {
+  const std::string sql =
+      std::string(kSessionSelect) + "WHERE " + std::string(column) + " = ? ORDER BY started";
+  return rows<Session>(sql.c_str(), readSession<Query>, value);
 }
 
 Result<std::optional<Session>> SqliteStore::session(const std::string& id) {
-  static const std::string sql = std::string(kSessionSelect) + "WHERE id = ?";
-  auto q = query(sql.c_str());
-  q.bind(1, id);
-  auto r = readSessions(q);
-  if (!r.ok()) return r.error();
-  return r->empty() ? std::optional<Session>() : std::optional<Session>(r->front());
+  return first(sessionsWhere("id", id));
 }
 
 Result<std::vector<Session>> SqliteStore::sessionsOfRoom(const std::string& room_id) {
-  static const std::string sql = std::string(kSessionSelect) + "WHERE room_id = ? ORDER BY started";
-  auto q = query(sql.c_str());
-  q.bind(1, room_id);
-  return readSessions(q);
+  return sessionsWhere("room_id", room_id);
 }
 
 Result<std::vector<Session>> SqliteStore::sessionsOfInvite(const std::string& invite_id) {
-  static const std::string sql =
-      std::string(kSessionSelect) + "WHERE invite_id = ? ORDER BY started";
-  auto q = query(sql.c_str());
-  q.bind(1, invite_id);
-  return readSessions(q);
+  return sessionsWhere("invite_id", invite_id);
 }
 
 Result<std::vector<Session>> SqliteStore::sessionsOfSubject(const std::string& subject) {
-  static const std::string sql = std::string(kSessionSelect) + "WHERE subject = ? ORDER BY started";
-  auto q = query(sql.c_str());
-  q.bind(1, subject);
-  return readSessions(q);
+  return sessionsWhere("subject", subject);
 }
 
 Result<std::vector<Session>> SqliteStore::takeAllSessions() {
   Transaction tx(*this);
   if (!tx.began()) return error("begin");
   static const std::string sql = std::string(kSessionSelect) + "ORDER BY started";
-  Result<std::vector<Session>> all = std::vector<Session>();
-  {
-    auto q = query(sql.c_str());
-    all = readSessions(q);
-  }
+  auto all = rows<Session>(sql.c_str(), readSession<Query>);
   if (!all.ok()) return all;
   if (auto r = exec("DELETE FROM sessions"); !r.ok()) return r.error();
   if (auto r = tx.commit(); !r.ok()) return r.error();

@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/c_ptr.h"
 #include "control/store.h"
@@ -67,8 +70,23 @@ class SqliteStore final : public Store {
   Result<void> exec(const char* sql);
   Query query(const char* sql);
   Error error(const char* what) const;
-  Result<std::vector<Invite>> readInvites(Query& q);
-  Result<std::vector<Session>> readSessions(Query& q);
+  // One statement: prepared once (cached), args bound to ?1, ?2, …, stepped, reset.
+  template <typename... Args>
+  Result<void> run(const char* sql, const Args&... args);
+  // Every row of a SELECT, each made by read(const Query&); or only the first.
+  template <typename T, typename Read, typename... Args>
+  Result<std::vector<T>> rows(const char* sql, Read read, const Args&... args);
+  template <typename T, typename Read, typename... Args>
+  Result<std::optional<T>> row(const char* sql, Read read, const Args&... args);
+  // A write counted in stats_; writeTransaction runs its statements in one BEGIN IMMEDIATE …
+  // COMMIT (rolled back when one fails; only committed ones are counted).
+  template <typename Fn>
+  Result<void> timedWrite(Fn&& write);
+  template <typename Fn>
+  Result<void> writeTransaction(Fn&& statements);
+  // SELECTs by one column (a caller's constant, never input).
+  Result<std::vector<Invite>> invitesWhere(std::string_view column, const std::string& value);
+  Result<std::vector<Session>> sessionsWhere(std::string_view column, const std::string& value);
   Result<void> insertSessionRow(const Session& s);
   void countWrite(int64_t started_us);
 

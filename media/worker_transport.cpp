@@ -34,6 +34,16 @@ const char* WorkerTransport::dropName(Drop d) {
   return "unknown";
 }
 
+net::StreamListener::Options iceTcpListenerOptions() {
+  net::StreamListener::Options o;
+  o.framing = std::make_shared<net::Rfc4571Framing>();
+  o.maxConnections = 1024;
+  o.maxQueuedBytes = kIceTcpQueuedBytes;
+  o.idleRule = net::StreamListener::IdleRule::kUntilAuthenticated;
+  o.idleTimeout = std::chrono::milliseconds(10000);
+  return o;
+}
+
 Result<std::unique_ptr<WorkerTransport>> WorkerTransport::create(net::Dispatcher& dispatcher,
                                                                  const Config& config) {
   if (config.udp.size() > 255 || config.tcp.size() > 255) {
@@ -57,7 +67,7 @@ Result<std::unique_ptr<WorkerTransport>> WorkerTransport::create(net::Dispatcher
     slot->index = static_cast<uint8_t>(i);
     auto options = config.tcpOptions;
     options.bind = config.tcp[i];
-    auto listener = net::IceTcpListener::open(dispatcher, options, *slot);
+    auto listener = net::StreamListener::open(dispatcher, options, *slot);
     if (!listener) return listener.error();
     slot->listener = std::move(listener.value());
     t->tcp_.push_back(std::move(slot));
@@ -176,7 +186,7 @@ bool WorkerTransport::send(const net::TransportTuple& to, const uint8_t* data, s
     if (to.connectionId == kLocalRelayConnection && sendLocal(to, data, len)) return true;
     if (to.localIndex < udp_.size()) return udp_[to.localIndex]->send(to.remote, data, len);
   } else if (to.localIndex < tcp_.size()) {
-    return tcp_[to.localIndex]->listener->sendFrame(to.connectionId, data, len);
+    return tcp_[to.localIndex]->listener->send(to.connectionId, data, len);
   }
   ++counters_.sendNoTransport;
   return false;
@@ -187,7 +197,7 @@ bool WorkerTransport::sendNow(const net::TransportTuple& to, const uint8_t* data
     if (to.connectionId == kLocalRelayConnection && sendLocal(to, data, len)) return true;
     if (to.localIndex < udp_.size()) return udp_[to.localIndex]->sendNow(to.remote, data, len);
   } else if (to.localIndex < tcp_.size()) {
-    return tcp_[to.localIndex]->listener->sendFrame(to.connectionId, data, len);
+    return tcp_[to.localIndex]->listener->send(to.connectionId, data, len);
   }
   ++counters_.sendNoTransport;
   return false;

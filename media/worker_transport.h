@@ -22,8 +22,8 @@
 #include "common/result.h"
 #include "media/ice_lite.h"
 #include "net/dispatcher.h"
-#include "net/ice_tcp_listener.h"
 #include "net/socket_address.h"
+#include "net/stream_listener.h"
 #include "net/udp_socket.h"
 
 namespace medrelay::media {
@@ -38,6 +38,13 @@ class MediaSession {
   virtual void onRtcpPacket(const net::TransportTuple& from, uint8_t* data, size_t len) = 0;
 };
 
+// Passive ICE-TCP listener options for media (RFC 6544, RFC 4571 framing): connections on which
+// no STUN check passes close after 10 s, and each queues at most kIceTcpQueuedBytes for the
+// kernel; beyond that whole frames are dropped (StreamListener::Counters::sendDropQueueFull):
+// late media is worse than lost media, and RTCP feedback asks again for what matters.
+inline constexpr size_t kIceTcpQueuedBytes = 128 * 1024;  // ~0.4 s of 2.5 Mbit/s video
+net::StreamListener::Options iceTcpListenerOptions();
+
 class WorkerTransport {
  public:
   struct Config {
@@ -45,8 +52,9 @@ class WorkerTransport {
     std::vector<net::SocketAddress> udp;
     // Passive ICE-TCP listeners.
     std::vector<net::SocketAddress> tcp;
-    net::UdpSocket::Options udpOptions;       // bind is taken from `udp`
-    net::IceTcpListener::Options tcpOptions;  // bind is taken from `tcp`
+    net::UdpSocket::Options udpOptions;  // bind is taken from `udp`
+    // bind is taken from `tcp`.
+    net::StreamListener::Options tcpOptions = iceTcpListenerOptions();
   };
 
   // Why a packet was dropped before reaching a session. Sorted; kCount last.
@@ -121,7 +129,7 @@ class WorkerTransport {
   size_t udpSocketCount() const { return udp_.size(); }
   size_t tcpListenerCount() const { return tcp_.size(); }
   net::UdpSocket& udpSocket(size_t i) { return *udp_.at(i); }
-  net::IceTcpListener& tcpListener(size_t i) { return *tcp_.at(i)->listener; }
+  net::StreamListener& tcpListener(size_t i) { return *tcp_.at(i)->listener; }
   size_t sessionCount() const { return sessions_.size(); }
   size_t tupleCount() const { return byTuple_.size(); }
   const Counters& counters() const { return counters_; }
@@ -133,10 +141,10 @@ class WorkerTransport {
     std::string ufrag;
   };
   // Routes callbacks of one TCP listener back with its index.
-  struct TcpSlot : net::IceTcpListener::Callbacks {
+  struct TcpSlot : net::StreamListener::Callbacks {
     WorkerTransport* owner = nullptr;
     uint8_t index = 0;
-    std::unique_ptr<net::IceTcpListener> listener;
+    std::unique_ptr<net::StreamListener> listener;
     void onFrame(uint32_t id, const net::SocketAddress& from, uint8_t* data, size_t len) override;
     void onConnectionClosed(uint32_t id, const net::SocketAddress& from) override;
   };

@@ -4,7 +4,8 @@
 
 #include "common/logging.h"
 #include "media/media_component.h"
-#include "net/turn/turn_stream_listener.h"
+#include "net/stream_listener.h"
+#include "net/turn/turn_stream_framing.h"
 #include "net/turn/udp_relay.h"
 #include "net/udp_socket.h"
 #include "server/http_component.h"
@@ -18,7 +19,7 @@ using net::turn::ClientTuple;
 // Routes the server's answers to the listener the client came through; feeds the server.
 class TurnComponent::Sink : public net::turn::ClientSink,
                             public net::UdpSocket::Callbacks,
-                            public net::turn::TurnStreamListener::Callbacks {
+                            public net::StreamListener::Callbacks {
  public:
   explicit Sink(TurnComponent& owner) : owner_(owner) {}
 
@@ -42,7 +43,7 @@ class TurnComponent::Sink : public net::turn::ClientSink,
   }
   // The stream listeners: connection ids are unique per listener; TaggedCallbacks sets
   // `current` to the calling listener's transport first.
-  void onMessage(uint32_t id, const SocketAddress& from, const uint8_t* data, size_t len) override {
+  void onFrame(uint32_t id, const SocketAddress& from, uint8_t* data, size_t len) override {
     owner_.server_->onClientPacket(tuple(id, from), data, len);
   }
   void onConnectionClosed(uint32_t id, const SocketAddress& from) override {
@@ -64,14 +65,14 @@ class TurnComponent::Sink : public net::turn::ClientSink,
 namespace {
 
 // A stream listener's callbacks tagged with its transport.
-class TaggedCallbacks : public net::turn::TurnStreamListener::Callbacks {
+class TaggedCallbacks : public net::StreamListener::Callbacks {
  public:
-  TaggedCallbacks(net::turn::TurnStreamListener::Callbacks& inner, ClientTransport& current,
+  TaggedCallbacks(net::StreamListener::Callbacks& inner, ClientTransport& current,
                   ClientTransport mine)
       : inner_(inner), current_(current), mine_(mine) {}
-  void onMessage(uint32_t id, const SocketAddress& from, const uint8_t* data, size_t len) override {
+  void onFrame(uint32_t id, const SocketAddress& from, uint8_t* data, size_t len) override {
     current_ = mine_;
-    inner_.onMessage(id, from, data, len);
+    inner_.onFrame(id, from, data, len);
   }
   void onConnectionClosed(uint32_t id, const SocketAddress& from) override {
     current_ = mine_;
@@ -79,10 +80,22 @@ class TaggedCallbacks : public net::turn::TurnStreamListener::Callbacks {
   }
 
  private:
-  net::turn::TurnStreamListener::Callbacks& inner_;
+  net::StreamListener::Callbacks& inner_;
   ClientTransport& current_;
   ClientTransport mine_;
 };
+
+// TURN over TCP/TLS (RFC 8656 §3.1, §12.5): STUN/ChannelData framing; a connection on which
+// nothing arrives for 2 minutes is closed.
+net::StreamListener::Options turnStreamOptions() {
+  net::StreamListener::Options o;
+  o.framing = std::make_shared<net::turn::TurnStreamFraming>();
+  o.maxConnections = 4096;
+  o.maxQueuedBytes = 1 << 20;
+  o.idleRule = net::StreamListener::IdleRule::kSinceLastReceive;
+  o.idleTimeout = std::chrono::milliseconds(120000);
+  return o;
+}
 
 std::optional<SocketAddress> listenAddress(const std::string& value) {
   std::string host;
@@ -165,18 +178,18 @@ Result<void> TurnComponent::startOnThread() {
     udpPort_ = udp_->localAddress().port();
     advertisedHost_ = udp_->localAddress().ipString();
   }
-  auto openStream =
-      [&](const std::string& listen, ClientTransport t, std::shared_ptr<net::TlsContext> tls,
-          std::unique_ptr<net::turn::TurnStreamListener>& out, uint16_t& port) -> Result<void> {
+  auto openStream = [&](const std::string& listen, ClientTransport t,
+                        std::shared_ptr<net::TlsContext> tls,
+                        std::unique_ptr<net::StreamListener>& out, uint16_t& port) -> Result<void> {
     if (listen.empty()) return {};
     auto bind = listenAddress(listen);
     if (!bind) return makeError("invalid_listen", "turn listen address: " + listen);
     auto& cb = t == ClientTransport::kTls ? tlsCallbacks_ : tcpCallbacks_;
     cb = std::make_unique<TaggedCallbacks>(*sink_, sink_->current, t);
-    net::turn::TurnStreamListener::Options lo;
+    net::StreamListener::Options lo = turnStreamOptions();
     lo.bind = *bind;
     lo.tls = std::move(tls);
-    auto l = net::turn::TurnStreamListener::open(dispatcher(), lo, *cb);
+    auto l = net::StreamListener::open(dispatcher(), lo, *cb);
     if (!l) return l.error();
     out = std::move(l).value();
     port = out->localAddress().port();

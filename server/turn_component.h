@@ -7,10 +7,10 @@
 
 #include "control/metrics/turn_metrics.h"
 #include "net/dispatcher.h"
+#include "net/stream_listener.h"
 #include "net/tls/tls_context.h"
 #include "net/turn/turn_credentials.h"
 #include "net/turn/turn_server.h"
-#include "net/turn/turn_stream_listener.h"
 #include "server/app.h"
 #include "server/local_sfu_path.h"
 
@@ -88,10 +88,10 @@ class TurnComponent : public App::Component {
   std::unique_ptr<net::turn::UdpRelaySocketFactory> relays_;
   std::unique_ptr<net::turn::TurnServer> server_;
   std::unique_ptr<net::UdpSocket> udp_;
-  std::unique_ptr<net::turn::TurnStreamListener> tcp_;
-  std::unique_ptr<net::turn::TurnStreamListener> tls_listener_;
-  std::unique_ptr<net::turn::TurnStreamListener::Callbacks> tcpCallbacks_;
-  std::unique_ptr<net::turn::TurnStreamListener::Callbacks> tlsCallbacks_;
+  std::unique_ptr<net::StreamListener> tcp_;
+  std::unique_ptr<net::StreamListener> tls_listener_;
+  std::unique_ptr<net::StreamListener::Callbacks> tcpCallbacks_;
+  std::unique_ptr<net::StreamListener::Callbacks> tlsCallbacks_;
   std::vector<std::string> secrets_;
   std::string advertisedHost_;
   uint16_t udpPort_ = 0;
