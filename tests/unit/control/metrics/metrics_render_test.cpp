@@ -127,6 +127,7 @@ std::vector<Expected> expectedFamilies(const Values& workers, const Values& loop
        {{"worker", workers}, {"direction", values<Direction>()}, {"reason", values<SrtpError>()}}},
       {"medrelay_store_errors_total", "counter", {{"kind", values<StoreError>()}}},
       {"medrelay_tls_certificate_expiry_timestamp_seconds", "gauge", {}},
+      {"medrelay_transport_cc_feedback_total", "counter", {{"worker", workers}}},
       {"medrelay_turn_allocations_active",
        "gauge",
        {{"worker", workers}, {"transport", values<Transport>()}}},
