@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "control/metrics/turn_metrics.h"
+#include "common/counters/turn_counters.h"
 #include "net/dispatcher.h"
 #include "net/tls/tls_context.h"
 #include "net/turn/turn_credentials.h"
