@@ -7,6 +7,25 @@
 
 namespace medrelay::media {
 
+ForwardingRules forwardingRules(const control::Room& room,
+                                const std::map<std::string, control::Role>& participants) {
+  ForwardingRules rules;
+  for (const auto& [subscriberId, subscriberRole] : participants) {
+    control::Invite subscriber;
+    subscriber.id = subscriberId;
+    subscriber.room_id = room.id;
+    subscriber.role = subscriberRole;
+    for (const auto& [publisherId, publisherRole] : participants) {
+      control::Invite publisher;
+      publisher.id = publisherId;
+      publisher.room_id = room.id;
+      publisher.role = publisherRole;
+      if (control::canReceive(room, subscriber, publisher)) rules.allow(subscriberId, publisherId);
+    }
+  }
+  return rules;
+}
+
 MediaComponent::MediaComponent(server::App& app, net::http::Router& http,
                                control::ConsultationService* service)
     : app_(app), service_(service) {
@@ -87,6 +106,7 @@ void MediaComponent::stop() {
     for (auto& [room, id] : roomWatches_) service_->events().unsubscribe(id);
   }
   roomWatches_.clear();
+  participants_.clear();
   sessions_.clear();
   for (size_t i = 0; i < workers_.size(); ++i) {
     app_.workers().runSync(i, [&] { workers_[i].router.reset(); });
@@ -135,9 +155,12 @@ void MediaComponent::watchRoom(const std::string& roomId) {
   roomWatches_[roomId] = service_->events().subscribe(
       roomId, control::Audience::kBackend, [this, alive, roomId, w](const nlohmann::json& ev) {
         if (alive.expired() || ev.value("type", "") != "admitted") return;
-        // Held subscriptions start flowing (policy rule 6).
-        app_.workers().postTo(w, [this, roomId, w] {
-          if (workers_[w].router) workers_[w].router->setAdmitted(roomId, true);
+        // Held subscriptions start flowing (policy rule 6): the room's rules as admitted.
+        auto room = service_->getRoom(roomId);
+        if (!room.ok()) return;
+        auto rules = forwardingRules(room->room, participants_[roomId]);
+        app_.workers().postTo(w, [this, roomId, w, rules = std::move(rules)]() mutable {
+          if (workers_[w].router) workers_[w].router->setForwardingRules(roomId, std::move(rules));
         });
       });
 }

@@ -23,6 +23,10 @@
 
 namespace medrelay::media {
 
+// control::canReceive for every ordered pair of a room's participants (policy rule 6).
+ForwardingRules forwardingRules(const control::Room& room,
+                                const std::map<std::string, control::Role>& participants);
+
 class MediaComponent final : public server::App::Component, public control::SessionTerminator {
  public:
   // `service` may be set later (setConsultationService) but before start(); without it every
@@ -104,6 +108,8 @@ class MediaComponent final : public server::App::Component, public control::Sess
   std::vector<Worker> workers_;
   std::map<std::string, SessionRecord> sessions_;  // control thread only
   std::map<std::string, uint64_t> roomWatches_;    // room → event-bus subscription
+  // room → invite → role of everyone authorized to join it (the input of its ForwardingRules).
+  std::map<std::string, std::map<std::string, control::Role>> participants_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
   bool started_ = false;
   bool draining_ = false;

@@ -132,10 +132,11 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     if (auto p = request.query("participant")) {
       spec.targetInvite = *p;
     } else if (auto role = request.query("role")) {
-      spec.targetRole = control::parseRole(*role);
-      if (!spec.targetRole) {
+      auto target = control::parseRole(*role);
+      if (!target) {
         return responder.send(Response::error(400, "invalid_field", "role: unknown role"));
       }
+      spec.targetRole = std::string(control::toString(*target));
     } else {
       return responder.send(Response::error(
           400, "target_required", "name whose media to receive: ?participant=<invite> or ?role="));
@@ -185,11 +186,14 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     spec.sessionId = grant->session_id;
     spec.roomId = roomId;
     spec.inviteId = grant->invite_id;
-    spec.role = grant->role;
+    spec.role = std::string(control::toString(grant->role));
     spec.transport = std::move(*transport);
     spec.negotiated = neg;
     auto room = service_->getRoom(roomId);
-    const bool admitted = room.ok() && room->room.admitted();
+    // Who may receive whom, now that this invite is one of the room's participants.
+    participants_[roomId][grant->invite_id] = grant->role;
+    ForwardingRules rules;
+    if (room.ok()) rules = forwardingRules(room->room, participants_[roomId]);
     std::string links;
     if (iceServerMinter_ && room.ok()) {
       if (auto ice = iceServerMinter_(grant->invite_id, room->room.closes_at_us / 1000000)) {
@@ -200,10 +204,14 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
 
     SessionRecord record{roomId, w, digest, newEtag(), neg.remoteIceUfrag, neg.remoteIcePwd};
     auto shared = std::make_shared<SessionSpec>(std::move(spec));
-    app_.workers().postTo(w, [this, alive, w, shared, admitted, responder, record, links,
-                              grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
+    app_.workers().postTo(w, [this, alive, w, shared, rules = std::move(rules), responder, record,
+                              links, grant = std::move(grant).value(),
+                              sdpText = answer->sdp]() mutable {
       Result<void> created = makeError("stopped", "worker stopped");
-      if (workers_[w].router) created = workers_[w].router->createSession(*shared, admitted);
+      if (workers_[w].router) {
+        created = workers_[w].router->createSession(*shared);
+        workers_[w].router->setForwardingRules(record.roomId, std::move(rules));
+      }
       app_.control().post([this, alive, w, responder, record, grant = std::move(grant), sdpText,
                            links, created]() mutable {
         if (alive.expired()) return;
