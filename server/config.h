@@ -50,7 +50,7 @@ struct Config {
     std::vector<std::string> allow_peers;
     std::vector<std::string> deny_peers;
     std::vector<std::string> relay_ips;  // one IPv4 and/or one IPv6; empty: media.listen_ip
-    bool local_sfu_path = true;  // relay to our own media workers inside the process
+    bool local_sfu_path = true;          // relay to our own media workers inside the process
     bool operator==(const Turn&) const = default;
   } turn;
 

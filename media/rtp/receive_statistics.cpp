@@ -22,9 +22,8 @@ void ReceiveStatistics::onPacket(uint16_t seq, uint32_t rtpTimestamp, int64_t ar
   }
   // Interarrival jitter (A.8) on the RTP clock, from packets in order with a new timestamp (the
   // packets of one video frame share it and would measure the sender's pacing instead).
-  const auto arrival =
-      static_cast<uint32_t>((arrivalUs - firstArrivalUs_) * static_cast<int64_t>(clockRate) /
-                            1'000'000);
+  const auto arrival = static_cast<uint32_t>((arrivalUs - firstArrivalUs_) *
+                                             static_cast<int64_t>(clockRate) / 1'000'000);
   const uint32_t transit = arrival - rtpTimestamp;
   if (haveTransit_ && rtpTimestamp != lastTimestamp_) {
     const auto d = static_cast<uint32_t>(std::abs(static_cast<int32_t>(transit - lastTransit_)));
@@ -48,12 +47,12 @@ rtcp::ReportBlock ReceiveStatistics::report(uint32_t ssrc) {
   expectedPrior_ = expectedNow;
   receivedPrior_ = received_;
   // A.3: fraction lost is an 8-bit fixed-point fraction, 0 when duplicates outnumber losses.
-  b.fractionLost = expectedInterval == 0 || lostInterval <= 0
-                       ? 0
-                       : static_cast<uint8_t>(std::min<int64_t>(255, (lostInterval << 8) /
-                                                                         expectedInterval));
-  b.cumulativeLost = static_cast<int32_t>(
-      std::clamp<int64_t>(cumulativeLost(), -0x800000, 0x7FFFFF));
+  b.fractionLost =
+      expectedInterval == 0 || lostInterval <= 0
+          ? 0
+          : static_cast<uint8_t>(std::min<int64_t>(255, (lostInterval << 8) / expectedInterval));
+  b.cumulativeLost =
+      static_cast<int32_t>(std::clamp<int64_t>(cumulativeLost(), -0x800000, 0x7FFFFF));
   b.highestSequence = static_cast<uint32_t>(highest_);
   b.jitter = jitter();
   return b;

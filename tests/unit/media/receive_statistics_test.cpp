@@ -30,7 +30,8 @@ TEST(ReceiveStatisticsTest, LossFractionPerIntervalAndCumulative) {
   EXPECT_EQ(b.cumulativeLost, 25);
   EXPECT_EQ(b.highestSequence, 1100u);
   // Interval 2: nothing lost.
-  for (uint16_t i = 101; i < 201; ++i) st.onPacket(static_cast<uint16_t>(1000 + i), i * 3000, i * 33'000, kVideoClock);
+  for (uint16_t i = 101; i < 201; ++i)
+    st.onPacket(static_cast<uint16_t>(1000 + i), i * 3000, i * 33'000, kVideoClock);
   b = st.report(1);
   EXPECT_EQ(b.fractionLost, 0);
   EXPECT_EQ(b.cumulativeLost, 25);
