@@ -12,7 +12,8 @@
 // instead so the benchmark cannot measure drops).
 //
 // Setup (not timed): a Router on 127.0.0.1:0, one publish and K subscribe sessions built as
-// MediaComponent::handleJoin does, and WebRtcPeer clients doing ICE, DTLS and SRTP against it.
+// signalling::WhipEndpoint::handleJoin does, and WebRtcPeer clients doing ICE, DTLS and SRTP
+// against it.
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -94,7 +95,8 @@ class FanOut {
   void runRelayOnce() { uv_run(relayLoop_.loop(), UV_RUN_NOWAIT); }
 
  private:
-  // What MediaComponent::handleJoin does between the WHIP/WHEP POST and the 201, minus HTTP.
+  // What signalling::WhipEndpoint::handleJoin does between the WHIP/WHEP POST and the 201, minus
+  // HTTP.
   std::string join(const std::string& sessionId, const std::string& inviteId, std::string role,
                    bool publish, const std::string& target) {
     const std::string ufrag = IceLite::randomIceString(IceLite::kUfragChars);
