@@ -12,7 +12,8 @@
 // instead so the benchmark cannot measure drops).
 //
 // Setup (not timed): a Router on 127.0.0.1:0, one publish and K subscribe sessions built as
-// MediaComponent::handleJoin does, and WebRtcPeer clients doing ICE, DTLS and SRTP against it.
+// signalling::WhipEndpoint::handleJoin does, and WebRtcPeer clients doing ICE, DTLS and SRTP
+// against it.
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -37,9 +38,7 @@ constexpr uint32_t kVideoSsrc = 0x11110002;
 constexpr const char* kAudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr const char* kTransportCcUri =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
-constexpr control::Role kSubscriberRoles[] = {control::Role::kPatient, control::Role::kNurse,
-                                              control::Role::kAttendingDoctor,
-                                              control::Role::kSupporter};
+constexpr const char* kSubscriberRoles[] = {"patient", "nurse", "attending_doctor", "supporter"};
 
 // writeOffer plus RFC 8285 extmap lines (audio-level on audio, transport-cc on video), so the
 // forwarded packets carry the extensions browsers send.
@@ -80,7 +79,7 @@ class FanOut {
     port_ = router_->transport().udpSocket(0).localAddress().port();
     fingerprint_ = cert.value()->sdpFingerprint();
 
-    if (auto e = join("pub", "inv-pub", control::Role::kDoctor, true, ""); !e.empty()) return e;
+    if (auto e = join("pub", "inv-pub", "doctor", true, ""); !e.empty()) return e;
     for (int i = 0; i < subscribers; ++i) {
       const std::string n = std::to_string(i);
       auto e = join("sub-" + n, "inv-sub-" + n, kSubscriberRoles[i % 4], false, "inv-pub");
@@ -96,8 +95,9 @@ class FanOut {
   void runRelayOnce() { uv_run(relayLoop_.loop(), UV_RUN_NOWAIT); }
 
  private:
-  // What MediaComponent::handleJoin does between the WHIP/WHEP POST and the 201, minus HTTP.
-  std::string join(const std::string& sessionId, const std::string& inviteId, control::Role role,
+  // What signalling::WhipEndpoint::handleJoin does between the WHIP/WHEP POST and the 201, minus
+  // HTTP.
+  std::string join(const std::string& sessionId, const std::string& inviteId, std::string role,
                    bool publish, const std::string& target) {
     const std::string ufrag = IceLite::randomIceString(IceLite::kUfragChars);
     const std::string pwd = IceLite::randomIceString(IceLite::kPasswordChars);
@@ -131,11 +131,16 @@ class FanOut {
     spec.sessionId = sessionId;
     spec.roomId = "room-bench";
     spec.inviteId = inviteId;
-    spec.role = role;
+    spec.role = std::move(role);
     spec.transport = std::move(*transport);
     spec.negotiated = neg;
-    if (auto r = router_->createSession(std::move(spec), true); !r.ok()) {
+    if (auto r = router_->createSession(std::move(spec)); !r.ok()) {
       return "createSession: " + r.error().message;
+    }
+    // An admitted room: every subscriber receives the publisher.
+    if (!publish) {
+      rules_.allow(inviteId, target);
+      router_->setForwardingRules("room-bench", rules_);
     }
     if (!publish) subscribers_.push_back(router_->session(sessionId));
 
@@ -172,6 +177,7 @@ class FanOut {
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<bench::WebRtcPeer>> peers_;
   std::vector<ParticipantSession*> subscribers_;
+  ForwardingRules rules_;
   std::string fingerprint_;
   uint16_t port_ = 0;
 };

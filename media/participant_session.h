@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "control/consultation.h"
 #include "media/rtp/nack_generator.h"
 #include "media/rtp/receive_statistics.h"
 #include "media/rtp/rtp_sequence.h"
@@ -71,7 +70,7 @@ struct Consumer {
   sdp::HeaderExtensionIds ext;
   std::array<uint8_t, 256> extMap{};  // producer's extension id → ours (0 erases)
   Producer* producer = nullptr;
-  bool allowed = false;         // control::canReceive (waiting room)
+  bool allowed = false;         // the room's ForwardingRules (waiting room)
   bool started = false;         // a packet was forwarded since the last (re)bind
   bool waitingKeyframe = true;  // video: no keyframe forwarded since the last (re)bind
   RtpSeqTsRewriter rewriter;
@@ -94,11 +93,13 @@ struct SessionSpec {
   std::string sessionId;
   std::string roomId;
   std::string inviteId;
-  control::Role role = control::Role::kPatient;
+  // The participant's role as an opaque label ("doctor"): media only compares it with a
+  // subscriber's targetRole; what a role may receive is in the room's ForwardingRules.
+  std::string role;
   bool publish = true;
-  // Subscribe: whose media (an invite id, else the first publisher with this role).
+  // Subscribe: whose media (an invite id, else the newest publisher with this role label).
   std::string targetInvite;
-  std::optional<control::Role> targetRole;
+  std::string targetRole;
   WebRtcTransport::Params transport;
   sdp::NegotiatedSession negotiated;
 };

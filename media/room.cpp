@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "control/policy.h"
 #include "media/rtp/rtcp_packet.h"
 #include "media/rtp/rtp_codecs.h"
 #include "media/rtp/rtp_packet.h"
@@ -43,8 +42,8 @@ bool startsKeyframe(sdp::Codec codec, std::span<const uint8_t> payload) {
 
 }  // namespace
 
-Room::Room(std::string id, WorkerContext& ctx, Callbacks& callbacks, bool admitted)
-    : id_(std::move(id)), ctx_(ctx), callbacks_(callbacks), admitted_(admitted) {}
+Room::Room(std::string id, WorkerContext& ctx, Callbacks& callbacks)
+    : id_(std::move(id)), ctx_(ctx), callbacks_(callbacks) {}
 
 void Room::addSession(ParticipantSession& session) {
   sessions_.push_back(&session);
@@ -64,12 +63,13 @@ void Room::removeSession(ParticipantSession& session) {
   bindAll();
 }
 
-void Room::setAdmitted(bool admitted) {
-  admitted_ = admitted;
+void Room::setForwardingRules(ForwardingRules rules) {
+  rules_ = std::move(rules);
   bindAll();
 }
 
-// Re-evaluates which producer each consumer receives and whether policy lets it (waiting room).
+// Re-evaluates which producer each consumer receives and whether the room's forwarding rules let
+// it (waiting room).
 void Room::bindAll() {
   for (ParticipantSession* s : sessions_) {
     if (s->publishes()) continue;
@@ -83,8 +83,9 @@ void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
   for (ParticipantSession* s : sessions_) {
     if (!s->publishes() || s->ended()) continue;
     const SessionSpec& pub = s->spec();
-    const bool match = !sub.targetInvite.empty() ? pub.inviteId == sub.targetInvite
-                                                 : (sub.targetRole && pub.role == *sub.targetRole);
+    const bool match = !sub.targetInvite.empty()
+                           ? pub.inviteId == sub.targetInvite
+                           : (!sub.targetRole.empty() && pub.role == sub.targetRole);
     if (match) publisher = s;  // the newest publish session of that participant wins
   }
   Producer* producer = nullptr;
@@ -93,18 +94,7 @@ void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
     for (auto& p : publisher->producers()) {
       if (p->kind == consumer.kind && p->codec == consumer.codec) producer = p.get();
     }
-    control::Room room;
-    room.id = id_;
-    room.admitted_us = admitted_ ? 1 : 0;
-    control::Invite subInvite;
-    subInvite.id = sub.inviteId;
-    subInvite.room_id = id_;
-    subInvite.role = sub.role;
-    control::Invite pubInvite;
-    pubInvite.id = publisher->spec().inviteId;
-    pubInvite.room_id = id_;
-    pubInvite.role = publisher->spec().role;
-    allowed = control::canReceive(room, subInvite, pubInvite);
+    allowed = rules_.allows(sub.inviteId, publisher->spec().inviteId);
   }
   if (producer != consumer.producer) {
     if (consumer.producer) std::erase(consumer.producer->consumers, &consumer);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "media/forwarding_rules.h"
 #include "media/participant_session.h"
 #include "media/rtp/rtcp_packet.h"
 #include "media/rtp/rtp_packet.h"
@@ -25,15 +26,17 @@ class Room {
   static constexpr uint64_t kKeyframeThrottleMs = 300;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
 
-  Room(std::string id, WorkerContext& ctx, Callbacks& callbacks, bool admitted);
+  Room(std::string id, WorkerContext& ctx, Callbacks& callbacks);
   const std::string& id() const { return id_; }
-  bool admitted() const { return admitted_; }
   bool empty() const { return sessions_.empty(); }
+  const ForwardingRules& forwardingRules() const { return rules_; }
 
   // Control path (posted from the control thread).
   void addSession(ParticipantSession& session);
   void removeSession(ParticipantSession& session);
-  void setAdmitted(bool admitted);
+  // Who may receive whom (the control plane's decision); re-binds every consumer, and a consumer
+  // that becomes allowed waits for a keyframe it asks its producer for.
+  void setForwardingRules(ForwardingRules rules);
   // Once a second: receiver reports and REMB to publishers.
   void tick();
 
@@ -61,7 +64,7 @@ class Room {
   std::string id_;
   WorkerContext& ctx_;
   Callbacks& callbacks_;
-  bool admitted_ = false;
+  ForwardingRules rules_;  // until set, nothing flows
   std::vector<ParticipantSession*> sessions_;
 };
 

@@ -34,10 +34,10 @@ Router::~Router() {
   rooms_.clear();
 }
 
-Result<void> Router::createSession(SessionSpec spec, bool admitted) {
+Result<void> Router::createSession(SessionSpec spec) {
   if (sessions_.count(spec.sessionId)) return makeError("conflict", "session exists");
   auto& room = rooms_[spec.roomId];
-  if (!room) room = std::make_unique<Room>(spec.roomId, *ctx_, *this, admitted);
+  if (!room) room = std::make_unique<Room>(spec.roomId, *ctx_, *this);
   const std::string id = spec.sessionId;
   const std::string roomId = spec.roomId;
   auto session = std::make_unique<ParticipantSession>(*ctx_, *room, std::move(spec));
@@ -72,9 +72,9 @@ Result<std::pair<std::string, std::string>> Router::restartIce(const std::string
   return std::make_pair(s->transport().ice().localUfrag(), s->transport().ice().localPassword());
 }
 
-void Router::setAdmitted(const std::string& roomId, bool admitted) {
+void Router::setForwardingRules(const std::string& roomId, ForwardingRules rules) {
   auto it = rooms_.find(roomId);
-  if (it != rooms_.end()) it->second->setAdmitted(admitted);
+  if (it != rooms_.end()) it->second->setForwardingRules(std::move(rules));
 }
 
 void Router::onSessionFailed(ParticipantSession& session, std::string_view reason) {

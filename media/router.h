@@ -23,14 +23,16 @@ class Router final : public Room::Callbacks {
                                                 EndedFn ended);
   ~Router() override;
 
-  Result<void> createSession(SessionSpec spec, bool admitted);
+  // A session from its negotiated description, in its room (created on first use).
+  Result<void> createSession(SessionSpec spec);
   // Ends a session at once (hangup, control-plane termination). False if unknown.
   bool closeSession(const std::string& sessionId);
   // ICE restart; returns the new local ufrag and password.
   Result<std::pair<std::string, std::string>> restartIce(const std::string& sessionId,
                                                          std::string_view remoteUfrag,
                                                          std::string_view remotePassword);
-  void setAdmitted(const std::string& roomId, bool admitted);
+  // Replaces a room's forwarding rules (no-op for a room without sessions).
+  void setForwardingRules(const std::string& roomId, ForwardingRules rules);
 
   WorkerTransport& transport() { return *transport_; }
   DtlsContext& dtls() { return *dtls_; }

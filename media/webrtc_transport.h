@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "common/counters/media_counters.h"
 #include "common/result.h"
-#include "control/metrics/media_metrics.h"
 #include "media/dtls_certificate.h"
 #include "media/dtls_context.h"
 #include "media/dtls_transport.h"

@@ -10,8 +10,8 @@
 #include "common/result.h"
 #include "net/dispatcher.h"
 #include "net/uv_handle.h"
+#include "net/worker_pool.h"
 #include "server/config.h"
-#include "server/worker_pool.h"
 
 namespace medrelay::server {
 
@@ -52,7 +52,7 @@ class App {
 
   const Config& config() const { return config_; }
   net::Dispatcher& control() { return control_; }
-  WorkerPool& workers() { return workers_; }
+  net::WorkerPool& workers() { return workers_; }
 
   // Attaches a component; components start in the order added and drain/stop in reverse.
   // Before run() only.
@@ -94,7 +94,7 @@ class App {
 
   Config config_;
   net::Dispatcher control_;
-  WorkerPool workers_;
+  net::WorkerPool workers_;
   std::vector<std::unique_ptr<Component>> components_;
   std::vector<bool> drained_;
   size_t pending_drains_ = 0;

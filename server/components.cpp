@@ -3,9 +3,9 @@
 #include <memory>
 #include <string>
 
-#include "media/media_component.h"
 #include "server/control_component.h"
 #include "server/http_component.h"
+#include "server/media_component.h"
 #include "server/turn_component.h"
 
 namespace medrelay::server {
@@ -17,23 +17,24 @@ namespace {
 // tears down its TURN allocations at once.
 class ComponentLinks : public App::Component {
  public:
-  ComponentLinks(ControlComponent& control, media::MediaComponent& media, TurnComponent* turn)
+  ComponentLinks(ControlComponent& control, MediaComponent& media, TurnComponent* turn)
       : control_(control), media_(media), turn_(turn) {}
   std::string name() const override { return "links"; }
   Result<void> start() override {
     auto& metrics = control_.metrics();
-    media_.setMetricsProvider(
+    signalling::WhipEndpoint& endpoint = media_.endpoint();
+    endpoint.setMetricsProvider(
         [&metrics](size_t worker) { return &metrics.addWorker(std::to_string(worker)).media; });
-    media_.setConsultationService(&control_.service());
+    endpoint.setConsultationService(&control_.service());
     if (turn_ != nullptr) {
       turn_->setMetrics(&metrics.addWorker("turn").turn);
-      media_.setIceServerMinter(
+      endpoint.setIceServerMinter(
           [turn = turn_](const std::string& invite,
-                         int64_t expires) -> std::optional<media::MediaComponent::IceServers> {
+                         int64_t expires) -> std::optional<signalling::WhipEndpoint::IceServers> {
             auto creds = turn->mintCredentials(invite, expires);
             if (creds.uris.empty()) return std::nullopt;
-            return media::MediaComponent::IceServers{creds.uris, creds.username, creds.password,
-                                                     net::turn::formatIceServerLinks(creds)};
+            return signalling::WhipEndpoint::IceServers{creds.uris, creds.username, creds.password,
+                                                        net::turn::formatIceServerLinks(creds)};
           });
       control_.service().setInviteRevokedHook(
           [turn = turn_](const std::string& invite_id) { turn->revokeInvite(invite_id); });
@@ -44,7 +45,7 @@ class ComponentLinks : public App::Component {
 
  private:
   ControlComponent& control_;
-  media::MediaComponent& media_;
+  MediaComponent& media_;
   TurnComponent* turn_;
 };
 
@@ -58,7 +59,7 @@ Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
   // the media plane, then HTTP, media and TURN. Drain runs in reverse, so HTTP stops accepting
   // before the control plane ends the remaining sessions.
   auto control = std::make_unique<ControlComponent>(app, *http);
-  auto media = std::make_unique<media::MediaComponent>(app, http->router(), nullptr);
+  auto media = std::make_unique<MediaComponent>(app, http->router(), nullptr);
   std::unique_ptr<TurnComponent> turn;
   if (app.config().turn.enabled) {
     turn = std::make_unique<TurnComponent>(app);

@@ -3,12 +3,12 @@
 #include <future>
 
 #include "common/logging.h"
-#include "media/media_component.h"
 #include "net/stream_listener.h"
 #include "net/turn/turn_stream_framing.h"
 #include "net/turn/udp_relay.h"
 #include "net/udp_socket.h"
 #include "server/http_component.h"
+#include "server/media_component.h"
 
 namespace medrelay::server {
 
@@ -211,11 +211,11 @@ void TurnComponent::drain(std::chrono::milliseconds, std::function<void()> done)
 Result<void> TurnComponent::attachMedia() {
   if (media_ == nullptr) return {};
   const bool local = app_.config().turn.local_sfu_path;
-  for (size_t i = 0; i < media_->workerCount(); ++i) {
+  for (size_t i = 0; i < media_->endpoint().workerCount(); ++i) {
     // The worker's UDP socket(s): an own address of the policy, and with the local path on, a
     // LocalPeer of the server. Ephemeral ports are known only now.
     std::vector<SocketAddress> addresses;
-    media_->inspect(i, [&](media::Router& r) {
+    media_->endpoint().inspect(i, [&](media::Router& r) {
       for (size_t k = 0; k < r.transport().udpSocketCount(); ++k) {
         addresses.push_back(r.transport().udpSocket(k).localAddress());
       }
@@ -232,7 +232,7 @@ Result<void> TurnComponent::attachMedia() {
                                                  static_cast<uint8_t>(k));
       LocalSfuPath* p = path.get();
       localPaths_.push_back(std::move(path));
-      media_->inspect(i, [p](media::Router& r) {
+      media_->endpoint().inspect(i, [p](media::Router& r) {
         p->attachTransport(&r.transport());
         r.transport().setLocalRelay(p);
       });
@@ -248,8 +248,8 @@ Result<void> TurnComponent::attachMedia() {
 void TurnComponent::detachMedia() {
   if (media_ == nullptr || localPaths_.empty()) return;
   // runSync on each worker also runs every drain task the TURN thread posted before.
-  for (size_t i = 0; i < media_->workerCount(); ++i) {
-    media_->inspect(i, [](media::Router& r) { r.transport().setLocalRelay(nullptr); });
+  for (size_t i = 0; i < media_->endpoint().workerCount(); ++i) {
+    media_->endpoint().inspect(i, [](media::Router& r) { r.transport().setLocalRelay(nullptr); });
   }
   for (auto& p : localPaths_) p->attachTransport(nullptr);  // workers hold no reference now
 }

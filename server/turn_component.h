@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "control/metrics/turn_metrics.h"
+#include "common/counters/turn_counters.h"
 #include "net/dispatcher.h"
 #include "net/stream_listener.h"
 #include "net/tls/tls_context.h"
@@ -20,11 +20,10 @@ class UdpSocket;
 namespace medrelay::net::turn {
 class UdpRelaySocketFactory;
 }  // namespace medrelay::net::turn
-namespace medrelay::media {
-class MediaComponent;
-}  // namespace medrelay::media
 
 namespace medrelay::server {
+
+class MediaComponent;
 
 // The built-in TURN relay as an App component: its own loop thread ("turn") running the
 // TurnServer behind a UDP listener (batched), a TCP listener and a TLS listener (turn.*
@@ -46,7 +45,7 @@ class TurnComponent : public App::Component {
   // Before start(). The media plane whose workers are the own addresses (started before this
   // component and stopped after it: App's order). Without it only a fixed media.udp_port range
   // is known.
-  void setMediaComponent(media::MediaComponent* media) { media_ = media; }
+  void setMediaComponent(MediaComponent* media) { media_ = media; }
   // Before start(): the counters /metrics exports (default: a block owned here).
   void setMetrics(metrics::TurnWorkerMetrics* metrics) { metrics_ = metrics; }
 
@@ -82,7 +81,7 @@ class TurnComponent : public App::Component {
   std::shared_ptr<net::TlsContext> tls_;
   metrics::TurnWorkerMetrics ownedMetrics_;
   metrics::TurnWorkerMetrics* metrics_ = &ownedMetrics_;
-  media::MediaComponent* media_ = nullptr;
+  MediaComponent* media_ = nullptr;
   std::vector<std::unique_ptr<LocalSfuPath>> localPaths_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<net::turn::UdpRelaySocketFactory> relays_;

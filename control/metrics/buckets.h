@@ -4,15 +4,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/counters/media_counters.h"
+
 // Histogram bucket upper bounds, in seconds (Prometheus base unit). Roughly 1-2.5-5 steps so that
 // histogram_quantile() interpolates within ~2x across the range each histogram is meant for.
 namespace medrelay::metrics::buckets {
 
-// Receive-to-send inside the relay: 10 us ... 50 ms. Kept in nanoseconds for the packet path's
-// integer LocalHistogram.
-inline constexpr std::array<uint64_t, 12> kForwardingLatencyNs = {
-    10'000,    25'000,    50'000,    100'000,    250'000,    500'000,
-    1'000'000, 2'500'000, 5'000'000, 10'000'000, 25'000'000, 50'000'000};
+// Receive-to-send inside the relay (kForwardingLatencyNs) is declared with the packet path's
+// counters in common/counters/media_counters.h.
 
 // HTTP request handling, request line parsed to response written: 0.5 ms ... 10 s.
 inline const std::vector<double> kHttpRequestSeconds = {

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "control/metrics/label_set.h"
-#include "control/metrics/local_counter.h"
+#include "common/counters/label_set.h"
+#include "common/counters/local_counter.h"
 
 // Building blocks shared by the components: resolving every child of a closed label set at
 // registration, and turning single-writer worker counters into MetricFamily samples at scrape.

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "control/metrics/label_set.h"
+#include "common/counters/label_set.h"
 #include "control/metrics/labels.h"
 
 namespace medrelay::metrics {

@@ -1,13 +1,13 @@
 #include "control/metrics/media_metrics.h"
 
+#include "control/metrics/buckets.h"
 #include "control/metrics/exposition.h"
-#include "control/metrics/worker_metrics.h"
 
 namespace medrelay::metrics {
 using prometheus::MetricType;
 
-void MediaWorkerMetrics::collect(const std::vector<const WorkerMetrics*>& workers,
-                                 std::vector<prometheus::MetricFamily>& out) {
+void collectMediaMetrics(const std::vector<const WorkerMetrics*>& workers,
+                         std::vector<prometheus::MetricFamily>& out) {
   const auto counter = MetricType::Counter;
   addPerWorker(
       out, workers, "medrelay_dtls_failures_total", counter,

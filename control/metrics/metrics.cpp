@@ -9,7 +9,9 @@
 #include "common/assert.h"
 #include "control/metrics/exposition.h"
 #include "control/metrics/loop_monitor.h"
+#include "control/metrics/media_metrics.h"
 #include "control/metrics/process_metrics.h"
+#include "control/metrics/turn_metrics.h"
 
 namespace medrelay::metrics {
 namespace {
@@ -105,8 +107,8 @@ std::string Metrics::render() {
     std::vector<const WorkerMetrics*> workers;
     workers.reserve(workers_.size());
     for (const auto& w : workers_) workers.push_back(w.get());
-    MediaWorkerMetrics::collect(workers, families);
-    TurnWorkerMetrics::collect(workers, families);
+    collectMediaMetrics(workers, families);
+    collectTurnMetrics(workers, families);
     collectLoops(families);
   }
   std::sort(families.begin(), families.end(),

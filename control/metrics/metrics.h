@@ -11,12 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/counters/worker_counters.h"
 #include "control/metrics/access_log_metrics.h"
 #include "control/metrics/http_metrics.h"
 #include "control/metrics/policy_metrics.h"
 #include "control/metrics/server_metrics.h"
 #include "control/metrics/store_metrics.h"
-#include "control/metrics/worker_metrics.h"
 
 namespace medrelay::metrics {
 

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "control/metrics/label_set.h"
+#include "common/counters/label_set.h"
 #include "control/metrics/labels.h"
 
 namespace medrelay::metrics {

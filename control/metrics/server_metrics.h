@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "control/metrics/label_set.h"
+#include "common/counters/label_set.h"
 #include "control/metrics/labels.h"
 
 namespace medrelay::metrics {

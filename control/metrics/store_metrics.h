@@ -3,7 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
-#include "control/metrics/label_set.h"
+#include "common/counters/label_set.h"
 #include "control/metrics/labels.h"
 
 namespace medrelay::metrics {

@@ -1,14 +1,13 @@
 #include "control/metrics/turn_metrics.h"
 
 #include "control/metrics/exposition.h"
-#include "control/metrics/worker_metrics.h"
 
 namespace medrelay::metrics {
 
 using prometheus::MetricType;
 
-void TurnWorkerMetrics::collect(const std::vector<const WorkerMetrics*>& workers,
-                                std::vector<prometheus::MetricFamily>& out) {
+void collectTurnMetrics(const std::vector<const WorkerMetrics*>& workers,
+                        std::vector<prometheus::MetricFamily>& out) {
   const auto counter = MetricType::Counter;
   const auto gauge = MetricType::Gauge;
   addPerWorker(

@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "control/metrics/turn_metrics.h"
+#include "common/counters/turn_counters.h"
 #include "net/dispatcher.h"
 #include "net/socket_address.h"
 #include "net/stun/stun_message.h"

@@ -1,5 +1,5 @@
 // An in-process medrelay for media e2e tests until the control-plane component is wired into the
-// real binary: App + HttpComponent + media::MediaComponent + a ConsultationService over SQLite and
+// real binary: App + HttpComponent + server::MediaComponent + a ConsultationService over SQLite and
 // an access log in a temp dir. At start it creates one room (argv[1]: d2p | d2p_with_n |
 // d2p_with_d) with invites for the roles in argv[2..] and prints one JSON line on stdout:
 //   {"http_port":…, "room":"…", "invites":{"doctor":{"id":…,"token":…},…}}
@@ -16,9 +16,9 @@
 #include "control/clock.h"
 #include "control/consultation_service.h"
 #include "control/sqlite_store.h"
-#include "media/media_component.h"
 #include "server/app.h"
 #include "server/http_component.h"
+#include "server/media_component.h"
 #include "tests/support/test_support.h"
 
 using namespace medrelay;
@@ -27,7 +27,7 @@ namespace {
 
 class HarnessComponent final : public server::App::Component {
  public:
-  HarnessComponent(server::App& app, server::HttpComponent& http, media::MediaComponent& media,
+  HarnessComponent(server::App& app, server::HttpComponent& http, server::MediaComponent& media,
                    std::string mode, std::vector<std::string> roles)
       : app_(app), http_(http), media_(media), mode_(std::move(mode)), roles_(std::move(roles)) {
     control::AccessLogOptions o;
@@ -44,7 +44,7 @@ class HarnessComponent final : public server::App::Component {
     so.token_pepper.fill(9);
     service_ =
         std::make_unique<control::ConsultationService>(app.control(), *store_, *log_, clock_, so);
-    media.setConsultationService(service_.get());
+    media.endpoint().setConsultationService(service_.get());
     addRoutes();
   }
   control::ConsultationService& service() { return *service_; }
@@ -52,7 +52,7 @@ class HarnessComponent final : public server::App::Component {
   std::string name() const override { return "harness"; }
   Result<void> start() override {
     if (auto r = service_->start(); !r.ok()) return r;
-    media_.setConsultationService(service_.get());
+    media_.endpoint().setConsultationService(service_.get());
     control::CreateRoomRequest req;
     req.mode = *control::parseRoomMode(mode_);
     req.institution_id = "clinic-1";
@@ -116,10 +116,10 @@ class HarnessComponent final : public server::App::Component {
     });
     r.add("GET", "/test/stats", [this](Request&, Responder res) {
       nlohmann::json workers = nlohmann::json::array();
-      for (size_t i = 0; i < media_.workerCount(); ++i) {
+      for (size_t i = 0; i < media_.endpoint().workerCount(); ++i) {
         nlohmann::json w;
-        media_.inspect(i, [&](media::Router& router) {
-          auto& m = media_.workerMetrics(i);
+        media_.endpoint().inspect(i, [&](media::Router& router) {
+          auto& m = media_.endpoint().workerMetrics(i);
           const auto& tc = router.transport().counters();
           w["sessions"] = router.sessionCount();
           w["retransmissions"] = m.retransmissions.value();
@@ -139,18 +139,18 @@ class HarnessComponent final : public server::App::Component {
           w["drop_ice_rejected"] = tc.dropped(media::WorkerTransport::Drop::kIceRejected);
           w["drop_not_connected"] = m.dropped[metrics::DropReason::kNotConnected].value();
           w["drop_waiting_keyframe"] = m.dropped[metrics::DropReason::kWaitingKeyframe].value();
-          w["udp_port"] = media_.udpPort(i);
+          w["udp_port"] = media_.endpoint().udpPort(i);
         });
         workers.push_back(w);
       }
-      res.send(
-          Response::json(200, {{"workers", workers}, {"room_worker", media_.workerFor(room_)}}));
+      res.send(Response::json(
+          200, {{"workers", workers}, {"room_worker", media_.endpoint().workerFor(room_)}}));
     });
   }
 
   server::App& app_;
   server::HttpComponent& http_;
-  media::MediaComponent& media_;
+  server::MediaComponent& media_;
   std::string mode_;
   std::vector<std::string> roles_;
   test::TempDir dir_;
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   if (const char* w = std::getenv("MEDRELAY_HARNESS_WORKERS")) config.media.workers = std::atoi(w);
   server::App app(config);
   auto http = std::make_unique<server::HttpComponent>(app);
-  auto media = std::make_unique<media::MediaComponent>(app, http->router(), nullptr);
+  auto media = std::make_unique<server::MediaComponent>(app, http->router(), nullptr);
   auto harness = std::make_unique<HarnessComponent>(app, *http, *media, mode, roles);
   app.addComponent(std::move(harness));
   app.addComponent(std::move(http));

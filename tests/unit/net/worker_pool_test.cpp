@@ -1,4 +1,4 @@
-#include "server/worker_pool.h"
+#include "net/worker_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <set>
 #include <thread>
 
-namespace medrelay::server {
+namespace medrelay::net {
 namespace {
 
 using std::chrono::milliseconds;
@@ -74,4 +74,4 @@ TEST(WorkerPoolTest, StoppedWorkersFailTheHealthCheck) {
 }
 
 }  // namespace
-}  // namespace medrelay::server
+}  // namespace medrelay::net

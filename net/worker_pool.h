@@ -9,7 +9,7 @@
 
 #include "net/dispatcher.h"
 
-namespace medrelay::server {
+namespace medrelay::net {
 
 // The media workers: one DispatcherThread (libuv loop) per worker, each owning whole rooms
 // (brief: threads). Liveness is checked by pings: ping() posts a tiny task to every worker that
@@ -57,4 +57,4 @@ class WorkerPool {
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 
-}  // namespace medrelay::server
+}  // namespace medrelay::net

@@ -1,4 +1,4 @@
-#include "server/worker_pool.h"
+#include "net/worker_pool.h"
 
 #include <algorithm>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include "common/assert.h"
 
-namespace medrelay::server {
+namespace medrelay::net {
 namespace {
 
 int64_t nowNs() {
@@ -79,4 +79,4 @@ void WorkerPool::stop() {
   for (auto& w : workers_) w->thread->stopAndJoin();
 }
 
-}  // namespace medrelay::server
+}  // namespace medrelay::net

@@ -1,36 +1,41 @@
-#include "media/media_component.h"
+#include "signalling/whip_endpoint.h"
 
 #include <functional>
 
 #include "common/logging.h"
-#include "control/policy.h"
+#include "signalling/forwarding_policy.h"
 
-namespace medrelay::media {
+namespace medrelay::signalling {
 
-MediaComponent::MediaComponent(server::App& app, net::http::Router& http,
-                               control::ConsultationService* service)
-    : app_(app), service_(service) {
+using media::DtlsCertificate;
+using media::Router;
+using media::WorkerTransport;
+
+WhipEndpoint::WhipEndpoint(net::Dispatcher& control, net::WorkerPool& workers,
+                           net::http::Router& http, Options options,
+                           control::ConsultationService* service)
+    : control_(control), pool_(workers), options_(std::move(options)), service_(service) {
   registerRoutes(http);
 }
 
-MediaComponent::~MediaComponent() {
+WhipEndpoint::~WhipEndpoint() {
   // stop() destroys the routers on their threads. If it never ran, the worker loops are gone
   // already and their handles cannot be closed from here: leave them to process exit.
   for (auto& w : workers_) (void)w.router.release();
 }
 
-void MediaComponent::setConsultationService(control::ConsultationService* service) {
+void WhipEndpoint::setConsultationService(control::ConsultationService* service) {
   service_ = service;
   if (service_ && started_) service_->setTerminator(this);
 }
 
-Result<void> MediaComponent::start() {
-  if (auto r = srtpInit(); !r.ok()) return r;
+Result<void> WhipEndpoint::start() {
+  if (auto r = media::srtpInit(); !r.ok()) return r;
   auto cert = DtlsCertificate::generate();
   if (!cert.ok()) return cert.error();
   certificate_ = std::move(cert).value();
-  const auto& cfg = app_.config().media;
-  const size_t n = app_.workers().size();
+  const auto& cfg = options_;
+  const size_t n = pool_.size();
   workers_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     Worker& w = workers_[i];
@@ -41,22 +46,22 @@ Result<void> MediaComponent::start() {
     }
     WorkerTransport::Config tc;
     auto udp = net::SocketAddress::fromIp(
-        cfg.listen_ip, cfg.udp_port == 0 ? 0 : static_cast<uint16_t>(cfg.udp_port + i));
+        cfg.listenIp, cfg.udpPort == 0 ? 0 : static_cast<uint16_t>(cfg.udpPort + i));
     if (!udp) return makeError("config", "media.listen_ip: not an IP address");
     tc.udp.push_back(*udp);
-    if (cfg.tcp_port != 0) {
-      auto tcp = net::SocketAddress::fromIp(cfg.listen_ip, static_cast<uint16_t>(cfg.tcp_port + i));
+    if (cfg.tcpPort != 0) {
+      auto tcp = net::SocketAddress::fromIp(cfg.listenIp, static_cast<uint16_t>(cfg.tcpPort + i));
       if (tcp) tc.tcp.push_back(*tcp);
     }
     std::weak_ptr<char> alive = alive_;
     auto ended = [this, alive](const std::string& id, const std::string& reason) {
-      app_.control().post([this, alive, id, reason] {
+      control_.post([this, alive, id, reason] {
         if (!alive.expired()) onWorkerSessionEnded(id, reason);
       });
     };
     Result<void> created;
-    app_.workers().runSync(i, [&] {
-      auto r = Router::create(app_.workers().worker(i), tc, certificate_, *w.metrics, ended);
+    pool_.runSync(i, [&] {
+      auto r = Router::create(pool_.worker(i), tc, certificate_, *w.metrics, ended);
       if (!r.ok()) {
         created = r.error();
         return;
@@ -76,51 +81,47 @@ Result<void> MediaComponent::start() {
   return {};
 }
 
-void MediaComponent::drain(std::chrono::milliseconds /*grace*/, std::function<void()> done) {
-  draining_ = true;
-  done();
-}
-
-void MediaComponent::stop() {
+void WhipEndpoint::stop() {
   if (service_) service_->setTerminator(nullptr);
   if (service_) {
     for (auto& [room, id] : roomWatches_) service_->events().unsubscribe(id);
   }
   roomWatches_.clear();
+  participants_.clear();
   sessions_.clear();
   for (size_t i = 0; i < workers_.size(); ++i) {
-    app_.workers().runSync(i, [&] { workers_[i].router.reset(); });
+    pool_.runSync(i, [&] { workers_[i].router.reset(); });
   }
   started_ = false;
 }
 
-uint16_t MediaComponent::udpPort(size_t worker) const {
+uint16_t WhipEndpoint::udpPort(size_t worker) const {
   return workers_.at(worker).udpPort;
 }
 
-size_t MediaComponent::workerFor(const std::string& roomId) const {
+size_t WhipEndpoint::workerFor(const std::string& roomId) const {
   return workers_.empty() ? 0 : std::hash<std::string>{}(roomId) % workers_.size();
 }
 
-void MediaComponent::inspect(size_t worker, const std::function<void(Router&)>& fn) {
-  app_.workers().runSync(worker, [&] {
+void WhipEndpoint::inspect(size_t worker, const std::function<void(Router&)>& fn) {
+  pool_.runSync(worker, [&] {
     if (workers_.at(worker).router) fn(*workers_[worker].router);
   });
 }
 
-void MediaComponent::endSession(const std::string& sessionId, std::string_view reason) {
+void WhipEndpoint::endSession(const std::string& sessionId, std::string_view reason) {
   auto it = sessions_.find(sessionId);
   if (it == sessions_.end()) return;
   const size_t w = it->second.worker;
   sessions_.erase(it);
   MR_LOG_INFO(log::get("policy"), "media: ending session {} ({})", sessionId, reason);
   // Posted at once: media stops within one loop iteration of the worker (brief rule 7).
-  app_.workers().postTo(w, [this, w, sessionId] {
+  pool_.postTo(w, [this, w, sessionId] {
     if (workers_[w].router) workers_[w].router->closeSession(sessionId);
   });
 }
 
-void MediaComponent::onWorkerSessionEnded(const std::string& sessionId, const std::string& reason) {
+void WhipEndpoint::onWorkerSessionEnded(const std::string& sessionId, const std::string& reason) {
   auto it = sessions_.find(sessionId);
   if (it == sessions_.end()) return;  // the control plane ended it first
   sessions_.erase(it);
@@ -128,18 +129,21 @@ void MediaComponent::onWorkerSessionEnded(const std::string& sessionId, const st
   if (service_) service_->sessionEnded(sessionId, "consent-timeout", [](Result<void>) {});
 }
 
-void MediaComponent::watchRoom(const std::string& roomId) {
+void WhipEndpoint::watchRoom(const std::string& roomId) {
   if (!service_ || roomWatches_.count(roomId)) return;
   const size_t w = workerFor(roomId);
   std::weak_ptr<char> alive = alive_;
   roomWatches_[roomId] = service_->events().subscribe(
       roomId, control::Audience::kBackend, [this, alive, roomId, w](const nlohmann::json& ev) {
         if (alive.expired() || ev.value("type", "") != "admitted") return;
-        // Held subscriptions start flowing (policy rule 6).
-        app_.workers().postTo(w, [this, roomId, w] {
-          if (workers_[w].router) workers_[w].router->setAdmitted(roomId, true);
+        // Held subscriptions start flowing (policy rule 6): the room's rules as admitted.
+        auto room = service_->getRoom(roomId);
+        if (!room.ok()) return;
+        auto rules = forwardingRules(room->room, participants_[roomId]);
+        pool_.postTo(w, [this, roomId, w, rules = std::move(rules)]() mutable {
+          if (workers_[w].router) workers_[w].router->setForwardingRules(roomId, std::move(rules));
         });
       });
 }
 
-}  // namespace medrelay::media
+}  // namespace medrelay::signalling

@@ -1,34 +1,53 @@
 #pragma once
-// The media plane as an App component: one Router (WorkerTransport + rooms) per media worker,
-// and the participant-facing WHIP/WHEP signalling (RFC 9725) on the HTTP router:
+// The participant-facing WHIP/WHEP signalling (RFC 9725) and the glue between the control plane
+// and the media plane: one media::Router (WorkerTransport + rooms) per media worker, and on the
+// HTTP router
 //   POST   /v1/rooms/{id}/whip                    publish (application/sdp offer → 201 answer)
 //   POST   /v1/rooms/{id}/whep?participant=|role= subscribe to one participant's media
 //   PATCH  /v1/rooms/{id}/sessions/{session}      trickle / ICE restart (trickle-ice-sdpfrag)
 //   DELETE /v1/rooms/{id}/sessions/{session}      leave (hangup)
+//   GET    /v1/rooms/{id}/ice-servers             TURN credentials for the invite
 // Every request carries `Authorization: Bearer <invite token>`; joins are authorized by
-// ConsultationService::authorizeJoin and reported through sessionStarted/sessionEnded. Handlers
-// run on the control thread; a room lives on worker hash(room) % N (docs/media.md).
+// ConsultationService::authorizeJoin and reported through sessionStarted/sessionEnded. Who may
+// receive whom (the waiting room) is decided here with control::canReceive and posted to the
+// room's worker as media::ForwardingRules. Runs on the control thread; a room lives on worker
+// hash(room) % N (docs/media.md). server::MediaComponent runs it as an App component.
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "common/counters/media_counters.h"
 #include "control/consultation_service.h"
 #include "media/router.h"
+#include "net/dispatcher.h"
 #include "net/http/router.h"
-#include "server/app.h"
+#include "net/worker_pool.h"
+#include "signalling/forwarding_policy.h"
 
-namespace medrelay::media {
+namespace medrelay::signalling {
 
-class MediaComponent final : public server::App::Component, public control::SessionTerminator {
+class WhipEndpoint final : public control::SessionTerminator {
  public:
+  // Where the media workers listen (server::Config::Media).
+  struct Options {
+    std::string listenIp = "127.0.0.1";
+    std::string announcedIp;  // put in ICE candidates instead of listenIp (behind NAT)
+    uint16_t udpPort = 0;     // worker i binds udpPort + i; 0: ephemeral ports
+    uint16_t tcpPort = 0;     // passive ICE-TCP, worker i binds tcpPort + i; 0: none
+  };
+
   // `service` may be set later (setConsultationService) but before start(); without it every
   // signalling request is 503.
-  MediaComponent(server::App& app, net::http::Router& http, control::ConsultationService* service);
-  ~MediaComponent() override;
+  WhipEndpoint(net::Dispatcher& control, net::WorkerPool& workers, net::http::Router& http,
+               Options options, control::ConsultationService* service);
+  ~WhipEndpoint() override;
+  WhipEndpoint(const WhipEndpoint&) = delete;
+  WhipEndpoint& operator=(const WhipEndpoint&) = delete;
 
   void setConsultationService(control::ConsultationService* service);
   // Where each worker's packet counters go (default: owned here). Before start().
@@ -51,10 +70,12 @@ class MediaComponent final : public server::App::Component, public control::Sess
     iceServerMinter_ = std::move(minter);
   }
 
-  std::string name() const override { return "media"; }
-  Result<void> start() override;
-  void drain(std::chrono::milliseconds grace, std::function<void()> done) override;
-  void stop() override;
+  // Creates the routers on their workers (blocking on each) and starts answering.
+  Result<void> start();
+  // Refuses new joins (503); sessions in flight carry on.
+  void drain() { draining_ = true; }
+  // Destroys the routers on their workers.
+  void stop();
 
   // control::SessionTerminator: cancel, revoke, window end, takeover.
   void endSession(const std::string& session_id, std::string_view reason) override;
@@ -64,12 +85,12 @@ class MediaComponent final : public server::App::Component, public control::Sess
   uint16_t udpPort(size_t worker) const;
   size_t workerFor(const std::string& roomId) const;
   // Runs fn on worker i's loop with its Router and waits (never call from a worker).
-  void inspect(size_t worker, const std::function<void(Router&)>& fn);
+  void inspect(size_t worker, const std::function<void(media::Router&)>& fn);
   metrics::MediaWorkerMetrics& workerMetrics(size_t worker) { return *workers_.at(worker).metrics; }
 
  private:
   struct Worker {
-    std::unique_ptr<Router> router;  // created, used and destroyed on the worker thread
+    std::unique_ptr<media::Router> router;  // created, used and destroyed on the worker thread
     metrics::MediaWorkerMetrics* metrics = nullptr;
     std::unique_ptr<metrics::MediaWorkerMetrics> ownedMetrics;
     uint16_t udpPort = 0;
@@ -96,17 +117,21 @@ class MediaComponent final : public server::App::Component, public control::Sess
   void watchRoom(const std::string& roomId);
   void onWorkerSessionEnded(const std::string& sessionId, const std::string& reason);
 
-  server::App& app_;
+  net::Dispatcher& control_;
+  net::WorkerPool& pool_;
+  Options options_;
   control::ConsultationService* service_ = nullptr;
   std::function<metrics::MediaWorkerMetrics*(size_t)> metricsProvider_;
   std::function<std::optional<IceServers>(const std::string&, int64_t)> iceServerMinter_;
-  std::shared_ptr<const DtlsCertificate> certificate_;
+  std::shared_ptr<const media::DtlsCertificate> certificate_;
   std::vector<Worker> workers_;
   std::map<std::string, SessionRecord> sessions_;  // control thread only
   std::map<std::string, uint64_t> roomWatches_;    // room → event-bus subscription
+  // Everyone authorized to join each room: the input of its ForwardingRules.
+  std::map<std::string, RoomParticipants> participants_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
   bool started_ = false;
   bool draining_ = false;
 };
 
-}  // namespace medrelay::media
+}  // namespace medrelay::signalling

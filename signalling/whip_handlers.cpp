@@ -1,17 +1,24 @@
-// WHIP/WHEP signalling handlers of MediaComponent (RFC 9725), on the control thread.
+// WHIP/WHEP signalling handlers of WhipEndpoint (RFC 9725), on the control thread.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "common/logging.h"
 #include "control/policy.h"
-#include "media/media_component.h"
 #include "media/sdp/sdp_errors.h"
 #include "media/sdp/sdp_parser.h"
 #include "media/sdp/trickle_fragment.h"
+#include "signalling/forwarding_policy.h"
+#include "signalling/whip_endpoint.h"
 
-namespace medrelay::media {
+namespace medrelay::signalling {
 namespace {
+
+namespace sdp = media::sdp;
+using media::Fingerprint;
+using media::ForwardingRules;
+using media::IceLite;
+using media::SessionSpec;
 
 using net::http::Request;
 using net::http::Responder;
@@ -80,7 +87,7 @@ Response policyError(const Error& e) {
 
 }  // namespace
 
-void MediaComponent::registerRoutes(net::http::Router& http) {
+void WhipEndpoint::registerRoutes(net::http::Router& http) {
   http.add("POST", "/v1/rooms/{id}/whip",
            [this](Request& r, Responder res) { handleJoin(r, std::move(res), true); });
   http.add("POST", "/v1/rooms/{id}/whep",
@@ -95,7 +102,7 @@ void MediaComponent::registerRoutes(net::http::Router& http) {
 
 // TURN credentials for the holder of an invite, valid until the room's window closes (the same
 // ones the WHIP/WHEP answers carry in Link headers), for clients that gather before they offer.
-void MediaComponent::handleIceServers(Request& request, Responder responder) {
+void WhipEndpoint::handleIceServers(Request& request, Responder responder) {
   if (!service_) return responder.send(Response::error(503, "unavailable", "not ready"));
   auto token = bearerToken(request);
   if (!token) return responder.send(unauthorized());
@@ -113,7 +120,7 @@ void MediaComponent::handleIceServers(Request& request, Responder responder) {
   responder.send(Response::json(200, {{"ice_servers", servers}, {"expires_at_unix", expires}}));
 }
 
-void MediaComponent::handleJoin(Request& request, Responder responder, bool publish) {
+void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publish) {
   if (!service_ || !started_ || draining_) {
     return responder.send(Response::error(503, "unavailable", "media plane not ready"));
   }
@@ -132,10 +139,11 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     if (auto p = request.query("participant")) {
       spec.targetInvite = *p;
     } else if (auto role = request.query("role")) {
-      spec.targetRole = control::parseRole(*role);
-      if (!spec.targetRole) {
+      auto target = control::parseRole(*role);
+      if (!target) {
         return responder.send(Response::error(400, "invalid_field", "role: unknown role"));
       }
+      spec.targetRole = std::string(control::toString(*target));
     } else {
       return responder.send(Response::error(
           400, "target_required", "name whose media to receive: ?participant=<invite> or ?role="));
@@ -152,8 +160,8 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     if (alive.expired() || !started_) return;
     if (!grant.ok()) return responder.send(policyError(grant.error()));
     const size_t w = workerFor(roomId);
-    const auto& cfg = app_.config().media;
-    const std::string ip = cfg.announced_ip.empty() ? cfg.listen_ip : cfg.announced_ip;
+    const auto& cfg = options_;
+    const std::string ip = cfg.announcedIp.empty() ? cfg.listenIp : cfg.announcedIp;
 
     sdp::LocalTransport local;
     local.iceUfrag = IceLite::randomIceString(IceLite::kUfragChars);
@@ -178,18 +186,21 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
     auto answer = sdp::negotiateAnswer(offer, sdp::Capabilities{}, local, tracks);
     if (!answer.ok()) return responder.send(sdpError(answer.error()));
     const sdp::NegotiatedSession& neg = answer->session;
-    auto transport = transportParams(local, neg);
+    auto transport = media::transportParams(local, neg);
     if (!transport) {
       return responder.send(Response::error(400, sdp::kErrorInvalidOffer, "bad a=fingerprint"));
     }
     spec.sessionId = grant->session_id;
     spec.roomId = roomId;
     spec.inviteId = grant->invite_id;
-    spec.role = grant->role;
+    spec.role = std::string(control::toString(grant->role));
     spec.transport = std::move(*transport);
     spec.negotiated = neg;
     auto room = service_->getRoom(roomId);
-    const bool admitted = room.ok() && room->room.admitted();
+    // Who may receive whom, now that this invite is one of the room's participants.
+    participants_[roomId][grant->invite_id] = grant->role;
+    ForwardingRules rules;
+    if (room.ok()) rules = forwardingRules(room->room, participants_[roomId]);
     std::string links;
     if (iceServerMinter_ && room.ok()) {
       if (auto ice = iceServerMinter_(grant->invite_id, room->room.closes_at_us / 1000000)) {
@@ -200,12 +211,15 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
 
     SessionRecord record{roomId, w, digest, newEtag(), neg.remoteIceUfrag, neg.remoteIcePwd};
     auto shared = std::make_shared<SessionSpec>(std::move(spec));
-    app_.workers().postTo(w, [this, alive, w, shared, admitted, responder, record, links,
-                              grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
+    pool_.postTo(w, [this, alive, w, shared, rules = std::move(rules), responder, record, links,
+                     grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
       Result<void> created = makeError("stopped", "worker stopped");
-      if (workers_[w].router) created = workers_[w].router->createSession(*shared, admitted);
-      app_.control().post([this, alive, w, responder, record, grant = std::move(grant), sdpText,
-                           links, created]() mutable {
+      if (workers_[w].router) {
+        created = workers_[w].router->createSession(*shared);
+        workers_[w].router->setForwardingRules(record.roomId, std::move(rules));
+      }
+      control_.post([this, alive, w, responder, record, grant = std::move(grant), sdpText, links,
+                     created]() mutable {
         if (alive.expired()) return;
         if (!created.ok()) {
           MR_LOG_WARN(log::get("ice"), "media: session setup failed: {}", created.error().message);
@@ -219,7 +233,7 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
           if (alive.expired()) return;
           if (!s.ok()) {
             sessions_.erase(id);
-            app_.workers().postTo(w, [this, w, id] {
+            pool_.postTo(w, [this, w, id] {
               if (workers_[w].router) workers_[w].router->closeSession(id);
             });
             return responder.send(policyError(s.error()));
@@ -235,8 +249,8 @@ void MediaComponent::handleJoin(Request& request, Responder responder, bool publ
   });
 }
 
-MediaComponent::SessionRecord* MediaComponent::authorizeSession(const Request& request,
-                                                                Responder& responder) {
+WhipEndpoint::SessionRecord* WhipEndpoint::authorizeSession(const Request& request,
+                                                            Responder& responder) {
   if (!service_ || !started_) {
     responder.send(Response::error(503, "unavailable", "media plane not ready"));
     return nullptr;
@@ -260,7 +274,7 @@ MediaComponent::SessionRecord* MediaComponent::authorizeSession(const Request& r
   return &it->second;
 }
 
-void MediaComponent::handlePatch(Request& request, Responder responder) {
+void WhipEndpoint::handlePatch(Request& request, Responder responder) {
   SessionRecord* rec = authorizeSession(request, responder);
   if (!rec) return;
   if (!hasContentType(request, "application/trickle-ice-sdpfrag")) {
@@ -290,11 +304,11 @@ void MediaComponent::handlePatch(Request& request, Responder responder) {
   rec->etag = newEtag();
   const std::string etag = rec->etag;
   std::weak_ptr<char> alive = alive_;
-  app_.workers().postTo(w, [this, alive, w, id, etag, responder, ufrag = frag->iceUfrag,
-                            pwd = frag->icePwd]() mutable {
+  pool_.postTo(w, [this, alive, w, id, etag, responder, ufrag = frag->iceUfrag,
+                   pwd = frag->icePwd]() mutable {
     Result<std::pair<std::string, std::string>> creds = makeError("not_found", "no such session");
     if (workers_[w].router) creds = workers_[w].router->restartIce(id, ufrag, pwd);
-    app_.control().post([alive, responder, creds, etag]() mutable {
+    control_.post([alive, responder, creds, etag]() mutable {
       if (alive.expired()) return;
       if (!creds.ok()) return responder.send(Response::error(404, "not_found", "no such session"));
       Response r = Response::text(
@@ -306,13 +320,13 @@ void MediaComponent::handlePatch(Request& request, Responder responder) {
   });
 }
 
-void MediaComponent::handleDelete(Request& request, Responder responder) {
+void WhipEndpoint::handleDelete(Request& request, Responder responder) {
   SessionRecord* rec = authorizeSession(request, responder);
   if (!rec) return;
   const std::string id(request.param("session"));
   const size_t w = rec->worker;
   sessions_.erase(id);
-  app_.workers().postTo(w, [this, w, id] {
+  pool_.postTo(w, [this, w, id] {
     if (workers_[w].router) workers_[w].router->closeSession(id);
   });
   service_->sessionEnded(id, "hangup", [responder](Result<void> r) mutable {
@@ -321,4 +335,4 @@ void MediaComponent::handleDelete(Request& request, Responder responder) {
   });
 }
 
-}  // namespace medrelay::media
+}  // namespace medrelay::signalling

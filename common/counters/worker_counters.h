@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "control/metrics/media_metrics.h"
-#include "control/metrics/turn_metrics.h"
+#include "common/counters/media_counters.h"
+#include "common/counters/turn_counters.h"
 
 namespace medrelay::metrics {
 

@@ -1,0 +1,92 @@
+#pragma once
+
+#include "common/counters/label_set.h"
+
+// The label values of the packet path's counters (media workers, TURN), declared once. They live
+// here, next to the counters, so that media/ and net/ count without knowing how control/ exports
+// them. Labels are bounded (house style 8). Adding a value: insert it before kOther and add it to
+// the metrics reference in docs/operations.md.
+namespace medrelay::metrics {
+
+#define MEDRELAY_METRICS_TRANSPORTS(X) \
+  X(kUdp, "udp")                       \
+  X(kTcp, "tcp")                       \
+  X(kTls, "tls")                       \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(Transport, "transport", MEDRELAY_METRICS_TRANSPORTS);
+
+// in = received by the relay, out = sent by the relay.
+#define MEDRELAY_METRICS_DIRECTIONS(X) \
+  X(kIn, "in")                         \
+  X(kOut, "out")                       \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(Direction, "direction", MEDRELAY_METRICS_DIRECTIONS);
+
+#define MEDRELAY_METRICS_PACKET_KINDS(X) \
+  X(kRtp, "rtp")                         \
+  X(kRtcp, "rtcp")                       \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(PacketKind, "kind", MEDRELAY_METRICS_PACKET_KINDS);
+
+// Keyframe requests: RTCP PLI (RFC 4585 §6.3.1) and FIR (RFC 5104 §4.3.1).
+#define MEDRELAY_METRICS_KEYFRAME_REQUESTS(X) \
+  X(kPli, "pli")                              \
+  X(kFir, "fir")                              \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(KeyframeRequest, "kind", MEDRELAY_METRICS_KEYFRAME_REQUESTS);
+
+// Why the packet path dropped a datagram (every drop is counted, brief "Shape of the inside").
+#define MEDRELAY_METRICS_DROP_REASONS(X) \
+  X(kMalformed, "malformed")             \
+  X(kUnknownSource, "unknown_source")    \
+  X(kUnknownSsrc, "unknown_ssrc")        \
+  X(kNotConnected, "not_connected")      \
+  X(kSrtp, "srtp")                       \
+  X(kTooLarge, "too_large")              \
+  X(kSendFailed, "send_failed")          \
+  X(kWaitingKeyframe, "waiting_keyframe") \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(DropReason, "reason", MEDRELAY_METRICS_DROP_REASONS);
+
+// srtp_unprotect/srtp_protect failures (libsrtp srtp_err_status_auth_fail, _replay_fail, ...).
+#define MEDRELAY_METRICS_SRTP_ERRORS(X) \
+  X(kAuth, "auth")                      \
+  X(kReplay, "replay")                  \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(SrtpError, "reason", MEDRELAY_METRICS_SRTP_ERRORS);
+
+#define MEDRELAY_METRICS_ICE_FAILURES(X) \
+  X(kTimeout, "timeout")                 \
+  X(kAuth, "auth")                       \
+  X(kRoleConflict, "role_conflict")      \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(IceFailure, "reason", MEDRELAY_METRICS_ICE_FAILURES);
+
+#define MEDRELAY_METRICS_DTLS_FAILURES(X) \
+  X(kTimeout, "timeout")                  \
+  X(kAlert, "alert")                      \
+  X(kFingerprint, "fingerprint")          \
+  X(kSrtpProfile, "srtp_profile")         \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(DtlsFailure, "reason", MEDRELAY_METRICS_DTLS_FAILURES);
+
+// TURN authentication failures (RFC 8489 §9.2). A first request without credentials answered
+// with 401 + NONCE is the protocol's normal challenge, not a failure: do not count it.
+#define MEDRELAY_METRICS_TURN_AUTH_FAILURES(X) \
+  X(kBadIntegrity, "bad_integrity")            \
+  X(kUnknownUser, "unknown_user")              \
+  X(kExpired, "expired")                       \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(TurnAuthFailure, "reason", MEDRELAY_METRICS_TURN_AUTH_FAILURES);
+
+// TURN quota refusals (RFC 8656 §7.2 486 Allocation Quota Reached, and our own limits).
+#define MEDRELAY_METRICS_TURN_QUOTAS(X)          \
+  X(kAllocationsPerUser, "allocations_per_user") \
+  X(kAllocationsTotal, "allocations_total")      \
+  X(kPermissions, "permissions")                 \
+  X(kChannels, "channels")                       \
+  X(kBandwidth, "bandwidth")                     \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(TurnQuota, "reason", MEDRELAY_METRICS_TURN_QUOTAS);
+
+}  // namespace medrelay::metrics

@@ -1,0 +1,26 @@
+#include "server/media_component.h"
+
+namespace medrelay::server {
+namespace {
+
+signalling::WhipEndpoint::Options endpointOptions(const Config::Media& media) {
+  signalling::WhipEndpoint::Options o;
+  o.listenIp = media.listen_ip;
+  o.announcedIp = media.announced_ip;
+  o.udpPort = media.udp_port;
+  o.tcpPort = media.tcp_port;
+  return o;
+}
+
+}  // namespace
+
+MediaComponent::MediaComponent(App& app, net::http::Router& http,
+                               control::ConsultationService* service)
+    : endpoint_(app.control(), app.workers(), http, endpointOptions(app.config().media), service) {}
+
+void MediaComponent::drain(std::chrono::milliseconds /*grace*/, std::function<void()> done) {
+  endpoint_.drain();
+  done();
+}
+
+}  // namespace medrelay::server
