@@ -36,14 +36,14 @@ MEDRELAY_METRICS_LABEL_SET(PacketKind, "kind", MEDRELAY_METRICS_PACKET_KINDS);
 MEDRELAY_METRICS_LABEL_SET(KeyframeRequest, "kind", MEDRELAY_METRICS_KEYFRAME_REQUESTS);
 
 // Why the packet path dropped a datagram (every drop is counted, brief "Shape of the inside").
-#define MEDRELAY_METRICS_DROP_REASONS(X) \
-  X(kMalformed, "malformed")             \
-  X(kUnknownSource, "unknown_source")    \
-  X(kUnknownSsrc, "unknown_ssrc")        \
-  X(kNotConnected, "not_connected")      \
-  X(kSrtp, "srtp")                       \
-  X(kTooLarge, "too_large")              \
-  X(kSendFailed, "send_failed")          \
+#define MEDRELAY_METRICS_DROP_REASONS(X)  \
+  X(kMalformed, "malformed")              \
+  X(kUnknownSource, "unknown_source")     \
+  X(kUnknownSsrc, "unknown_ssrc")         \
+  X(kNotConnected, "not_connected")       \
+  X(kSrtp, "srtp")                        \
+  X(kTooLarge, "too_large")               \
+  X(kSendFailed, "send_failed")           \
   X(kWaitingKeyframe, "waiting_keyframe") \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(DropReason, "reason", MEDRELAY_METRICS_DROP_REASONS);
