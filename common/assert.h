@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-// Impossible states terminate with context (house style: errors section). Never used for input
+// Impossible states terminate with context (docs/architecture.md, "Errors"). Never used for input
 // validation: bad input is a counted drop on the packet path and a JSON error on the control path.
 #define MEDRELAY_ASSERT(cond, msg)                                                               \
   do {                                                                                           \

@@ -13,8 +13,8 @@
 
 namespace medrelay::log {
 
-// Named loggers, one per component (house style 7). Components: main, http, config, ice, dtls,
-// srtp, rtp, turn, policy, audit, store, metrics.
+// Named loggers, one per component, so levels can be set per component. Components: main, http,
+// config, ice, dtls, srtp, rtp, turn, policy, audit, store, metrics.
 std::shared_ptr<spdlog::logger> get(std::string_view component);
 
 // kText: "2024-05-01T12:00:00.123456Z info  [main] message".
@@ -49,9 +49,9 @@ struct Field {
 };
 std::string context(std::initializer_list<Field> fields);
 
-// At most `per_interval` lines per `interval` from one call site (house style 3: per-packet
-// conditions), each written line telling how many were suppressed before it. Thread-safe and
-// allocation-free; normally used through MR_LOG_RATE_LIMITED.
+// At most `per_interval` lines per `interval` from one call site (for per-packet conditions,
+// which must not flood the log), each written line telling how many were suppressed before it.
+// Thread-safe and allocation-free; normally used through MR_LOG_RATE_LIMITED.
 class RateLimitedLog {
  public:
   RateLimitedLog(uint32_t per_interval, std::chrono::milliseconds interval)
@@ -72,7 +72,7 @@ class RateLimitedLog {
 
 }  // namespace medrelay::log
 
-// Compile-time floor (house style 7): trace is compiled out of release builds.
+// Compile-time floor: trace is compiled out of release builds, so it costs nothing per packet.
 #ifndef MEDRELAY_LOG_ACTIVE_LEVEL
 #ifdef NDEBUG
 #define MEDRELAY_LOG_ACTIVE_LEVEL SPDLOG_LEVEL_DEBUG

@@ -43,7 +43,8 @@ Result<ConsultationService::Resolved> ConsultationService::resolveToken(const st
 
 Result<void> ConsultationService::checkLiveSessions(const Invite& invite, Direction direction,
                                                     std::string* takeover_session) {
-  // Rule 3: a doctor is live in one room at a time (guideline 003:2342).
+  // Rule 3: a doctor is live in one room at a time, so a doctor never sees several patients at
+  // once (docs/policy.md, docs/compliance.md).
   if (holdsDoctorSeat(invite.role)) {
     auto mine = store_.sessionsOfSubject(invite.subject);
     if (!mine.ok()) return mine.error();
@@ -82,7 +83,8 @@ void ConsultationService::authorizeJoin(const JoinRequest& req, Done<JoinGrant> 
   ctx.transport = req.transport;
   ctx.detail = {{"direction", toString(req.direction)}};
   if (log_.unhealthy()) {
-    // Nothing can be logged: refuse without a record (brief: joins are refused meanwhile).
+    // Nothing can be logged: refuse without a record (docs/policy.md rule 8: while the access log
+    // cannot be written no one joins, since the join could not be accounted for).
     counters_.countRefusal("", "access_log_unavailable");
     return done(logUnavailable());
   }
@@ -285,7 +287,8 @@ Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& 
   info.doctor_display_name = room.doctor_display_name;
   info.role = inv.role;
   info.invite_id = inv.id;
-  // Titles and references are for the institution's side only (CLINICS, seeds/001:22).
+  // Titles and references are for the institution's side only, never the patient side
+  // (docs/policy.md, "Rooms").
   if (inv.role == Role::kDoctor) {
     info.title = room.title;
     info.external_ref = room.external_ref;

@@ -18,7 +18,8 @@ namespace medrelay::control {
 // The HTTP status of an error code from the control plane (400 for parse errors, 500 unknown).
 int policyStatus(std::string_view code);
 
-// Japanese text for the early-join refusal (CLINICS help, seeds/001:70).
+// Japanese text for the early-join refusal, worded as the CLINICS service tells patients who
+// arrive before the one-hour waiting window (docs/policy.md, rule 4).
 inline constexpr std::string_view kNotYetOpenMessageJa =
     "このビデオ通話は開始前です。開始1時間前より待機することができます。";
 

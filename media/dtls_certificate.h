@@ -18,7 +18,8 @@
 namespace medrelay::media {
 
 // Drains OpenSSL's thread-local error queue into one line ("what: reason; reason"), or `what`
-// alone when the queue is empty. The one place OpenSSL errors become text (house style 6).
+// alone when the queue is empty. The one place OpenSSL errors become text, so every caller
+// leaves the queue empty for the next SSL_get_error().
 std::string openSslErrors(std::string_view what);
 // Ok when `ok`, else an Error{code, openSslErrors(what)}. Control path only.
 Result<void> checkOpenSsl(bool ok, std::string_view code, std::string_view what);

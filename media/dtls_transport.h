@@ -24,7 +24,7 @@ namespace medrelay::media {
 //
 // Callbacks are never invoked from inside OpenSSL: outgoing datagrams are queued while OpenSSL
 // runs and handed out after it returns. A callback may call send() or close() but must not
-// destroy the transport (house style 4: defer to the loop).
+// destroy the transport: its caller is still on the stack (defer the destruction to the loop).
 class DtlsTransport {
  public:
   enum class State : uint8_t { kNew, kConnecting, kConnected, kFailed, kClosed };

@@ -78,7 +78,8 @@ void Router::setForwardingRules(const std::string& roomId, ForwardingRules rules
 }
 
 void Router::onSessionFailed(ParticipantSession& session, std::string_view reason) {
-  // Called from inside the transport: destroy on a later loop iteration (house style 4).
+  // Called from inside the transport, which is still on the stack: destroy on a later loop
+  // iteration.
   const std::string id = session.id();
   const std::string why(reason);
   std::weak_ptr<char> alive = alive_;

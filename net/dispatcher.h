@@ -14,8 +14,9 @@
 
 namespace medrelay::net {
 
-// One thread's event loop (house style 5). Everything attached to a Dispatcher runs on its thread;
-// the only way in from another thread is post().
+// One thread's event loop, passed by reference (no global loop, so tests can run several; see
+// docs/architecture.md, "Threads and loops"). Everything attached to a Dispatcher runs on its
+// thread; the only way in from another thread is post().
 class Dispatcher {
  public:
   explicit Dispatcher(std::string name);

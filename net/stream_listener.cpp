@@ -162,7 +162,8 @@ void StreamListener::onConnectionEvent(Connection& c, int status, int events) {
     if (!c.closed && (events & UV_READABLE)) onReadable(c);
   }
   c.inEvent = false;
-  // Destroyed only here, after the last use of c (house style: never inside its own callback).
+  // Destroyed only here, after the last use of c: never inside its own callback, which is still
+  // on the stack.
   if (c.closed) destroy(c.id);
 }
 

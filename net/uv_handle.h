@@ -8,7 +8,7 @@ namespace medrelay::net {
 
 // Owns one libuv handle. The handle's memory is freed in its close callback, so the owner can be
 // destroyed at any time (the loop finishes the close). The only place in the code base that uses
-// new/delete (house style 4).
+// new/delete: libuv needs the handle's memory until its close callback, after the owner is gone.
 template <typename T>
 class UvHandle {
  public:

@@ -12,9 +12,10 @@
 namespace medrelay::net {
 
 // The media workers: one DispatcherThread (libuv loop) per worker, each owning whole rooms
-// (brief: threads). Liveness is checked by pings: ping() posts a tiny task to every worker that
-// has answered its previous one; a worker whose outstanding ping is older than a deadline is
-// stuck (its loop is blocked or dead), which /readyz reports.
+// (so forwarding within a room takes no locks; docs/architecture.md). Liveness is checked by pings:
+// ping() posts a tiny task to every worker that has answered its previous one; a worker whose
+// outstanding ping is older than a deadline is stuck (its loop is blocked or dead), which /readyz
+// reports.
 class WorkerPool {
  public:
   // count 0: one worker per core (std::thread::hardware_concurrency()). Starts the threads and

@@ -115,7 +115,8 @@ void WhipEndpoint::endSession(const std::string& sessionId, std::string_view rea
   const size_t w = it->second.worker;
   sessions_.erase(it);
   MR_LOG_INFO(log::get("policy"), "media: ending session {} ({})", sessionId, reason);
-  // Posted at once: media stops within one loop iteration of the worker (brief rule 7).
+  // Posted at once: media stops within one loop iteration of the worker (docs/policy.md rule 7:
+  // cancel, revoke, takeover and window end stop media before the API answers).
   pool_.postTo(w, [this, w, sessionId] {
     if (workers_[w].router) workers_[w].router->closeSession(sessionId);
   });

@@ -4,8 +4,8 @@
 
 // The label values of the packet path's counters (media workers, TURN), declared once. They live
 // here, next to the counters, so that media/ and net/ count without knowing how control/ exports
-// them. Labels are bounded (house style 8). Adding a value: insert it before kOther and add it to
-// the metrics reference in docs/operations.md.
+// them. Labels are bounded, so a series count cannot grow with traffic. Adding a value: insert it
+// before kOther and add it to the metrics reference in docs/operations.md.
 namespace medrelay::metrics {
 
 #define MEDRELAY_METRICS_TRANSPORTS(X) \
@@ -35,7 +35,8 @@ MEDRELAY_METRICS_LABEL_SET(PacketKind, "kind", MEDRELAY_METRICS_PACKET_KINDS);
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(KeyframeRequest, "kind", MEDRELAY_METRICS_KEYFRAME_REQUESTS);
 
-// Why the packet path dropped a datagram (every drop is counted, brief "Shape of the inside").
+// Why the packet path dropped a datagram: the packet path reports no errors to a caller, so
+// every drop is counted under one of these (docs/architecture.md, "Errors").
 #define MEDRELAY_METRICS_DROP_REASONS(X)  \
   X(kMalformed, "malformed")              \
   X(kUnknownSource, "unknown_source")     \

@@ -5,8 +5,8 @@
 
 // The control plane's label values (roles, room states, refusals, HTTP, store, access log); the
 // packet path's (transport, direction, drops, DTLS, SRTP, TURN) are in common/counters/
-// packet_labels.h, included here. Labels are bounded (house style 8): never room ids, subjects,
-// tokens or usernames. Adding a value: insert it before kOther and add it to the metrics
+// packet_labels.h, included here. Labels are bounded (a series per value): never room ids,
+// subjects, tokens or usernames. Adding a value: insert it before kOther and add it to the metrics
 // reference in docs/operations.md.
 namespace medrelay::metrics {
 

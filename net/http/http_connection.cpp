@@ -186,7 +186,8 @@ void HttpConnection::dispatchRequest(Request&& request) {
   slots_.push_back(std::move(slot));
   Responder responder(
       std::make_shared<detail::ResponderState>(weak_from_this(), slots_.back().seq, &dispatcher_));
-  // The control path may throw; turn it into a 500 at this boundary (house style 3).
+  // The control path may throw; turn it into a 500 at this boundary so one bad handler cannot
+  // take the connection or the loop down (docs/architecture.md, "Errors").
   try {
     owner_.handleRequest(*req, responder);
   } catch (const std::exception& e) {

@@ -15,7 +15,7 @@ namespace medrelay::net {
 using SslPtr = CPtr<SSL, SSL_free>;
 using SslCtxPtr = CPtr<SSL_CTX, SSL_CTX_free>;
 
-// The one check() for OpenSSL (house style 6): drains this thread's error queue into
+// The one check() for OpenSSL: drains this thread's error queue into
 // "what: reason; reason" so no stale error leaks into the next SSL_get_error().
 std::string drainSslErrors(std::string_view what);
 // An Error with code "tls_error" and the drained queue as its message.

@@ -1,6 +1,8 @@
 #pragma once
 
-// Loads the RFC 5769 vectors from /work/shared/testdata/rfc5769.txt ("[2.1]" sections of hex).
+// Loads the RFC 5769 test vectors (sample STUN requests and responses, RFC 5769 §2) from
+// testdata/rfc5769.txt under MEDRELAY_SHARED_DIR (tests/CMakeLists.txt): a "[2.1]" line names
+// the section, the lines after it are that message in hex.
 
 #include <cctype>
 #include <cstdint>
