@@ -130,7 +130,7 @@ int runServe(int argc, char** argv) {
   logStartup(config, boot.value(), file);
 
   App app(std::move(config));
-  net::http::Router* router = nullptr;
+  net::http::RouteTable* router = nullptr;
   if (auto r = attachComponents(app, boot.value(), &router); !r) {
     MR_LOG_CRITICAL(logger, "cannot set up the server: {}", r.error().message);
     return 1;

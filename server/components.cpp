@@ -52,7 +52,7 @@ class ComponentLinks : public App::Component {
 }  // namespace
 
 Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
-                              net::http::Router** router) {
+                              net::http::RouteTable** router) {
   (void)bootstrap;
   auto http = std::make_unique<HttpComponent>(app);
   // Start order: control (store, access log, service), then the links that hand the service to

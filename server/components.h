@@ -1,7 +1,7 @@
 #pragma once
 
 #include "common/result.h"
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 #include "server/app.h"
 #include "server/bootstrap.h"
 
@@ -12,6 +12,6 @@ namespace medrelay::server {
 // function (server/components.cpp). `router`, when given, receives the HTTP router (for
 // `--print-routes`).
 Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
-                              net::http::Router** router = nullptr);
+                              net::http::RouteTable** router = nullptr);
 
 }  // namespace medrelay::server

@@ -45,9 +45,9 @@ ControlComponent::ControlComponent(App& app, HttpComponent& http)
   http.setRequestObserver([m](const std::string& route, int status, double seconds) {
     m->http().record(route, status, seconds);
   });
-  // Route labels come from the Router's own table, so a new route cannot fall into "other".
+  // Route labels come from the RouteTable itself, so a new route cannot fall into "other".
   http.setRoutesObserver(
-      [m](const net::http::Router& router) { m->http().declareRoutes(router.routes()); });
+      [m](const net::http::RouteTable& router) { m->http().declareRoutes(router.routes()); });
   http.setCertificateObserver([m](const std::string& cert_file) {
     if (auto not_after = metrics::certificateNotAfter(cert_file)) {
       m->server().setCertificateExpiry(*not_after);

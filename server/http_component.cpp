@@ -36,7 +36,7 @@ bool splitHostPort(const std::string& value, std::string& host, uint16_t& port) 
 HttpComponent::HttpComponent(App& app) : app_(app) {
   net::http::CorsOptions cors;
   if (!app.config().http.cors_origins.empty()) cors.allowedOrigins = app.config().http.cors_origins;
-  router_ = std::make_unique<net::http::Router>(std::move(cors));
+  router_ = std::make_unique<net::http::RouteTable>(std::move(cors));
   addOpsRoutes();
 }
 
@@ -48,7 +48,7 @@ void HttpComponent::setRequestObserver(net::http::RequestObserver observer) {
   observer_ = std::move(observer);
 }
 
-void HttpComponent::setRoutesObserver(std::function<void(const net::http::Router&)> observer) {
+void HttpComponent::setRoutesObserver(std::function<void(const net::http::RouteTable&)> observer) {
   routes_observer_ = std::move(observer);
 }
 

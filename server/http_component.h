@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "net/http/http_server.h"
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 #include "net/tls/tls_context.h"
 #include "server/app.h"
 #include "server/static_files.h"
@@ -16,7 +16,7 @@ namespace medrelay::server {
 // Splits "host:port" or "[v6]:port" (the config's listen syntax). False when malformed.
 bool splitHostPort(const std::string& value, std::string& host, uint16_t& port);
 
-// The HTTP(S) API listener as an App component: owns the Router (other parts register their
+// The HTTP(S) API listener as an App component: owns the RouteTable (other parts register their
 // routes on it before start), the TLS context (reloaded on SIGHUP) and the HttpServer. Serves the
 // ops endpoints /healthz (the process is alive) and /readyz (started, not draining, every media
 // worker answering, every registered readiness check passing).
@@ -26,12 +26,12 @@ class HttpComponent : public App::Component {
 
   explicit HttpComponent(App& app);
 
-  net::http::Router& router() { return *router_; }
+  net::http::RouteTable& router() { return *router_; }
   void addReadinessCheck(std::string name, ReadinessCheck check);
   // For metrics: called once per answered request.
   void setRequestObserver(net::http::RequestObserver observer);
   // For metrics: runs in start() once every route is registered, before the listener opens.
-  void setRoutesObserver(std::function<void(const net::http::Router&)> observer);
+  void setRoutesObserver(std::function<void(const net::http::RouteTable&)> observer);
   // For metrics: runs with the certificate file after TLS is set up at start() and after every
   // successful reload().
   void setCertificateObserver(std::function<void(const std::string& cert_file)> observer);
@@ -52,12 +52,12 @@ class HttpComponent : public App::Component {
   void addOpsRoutes();
 
   App& app_;
-  std::unique_ptr<net::http::Router> router_;
+  std::unique_ptr<net::http::RouteTable> router_;
   std::shared_ptr<net::TlsContext> tls_;
   std::unique_ptr<StaticFiles> static_files_;  // before server_: its handler uses it
   std::unique_ptr<net::http::HttpServer> server_;
   net::http::RequestObserver observer_;
-  std::function<void(const net::http::Router&)> routes_observer_;
+  std::function<void(const net::http::RouteTable&)> routes_observer_;
   std::function<void(const std::string&)> cert_observer_;
   std::vector<std::pair<std::string, ReadinessCheck>> readiness_;
 };

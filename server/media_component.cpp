@@ -14,7 +14,7 @@ signalling::WhipEndpoint::Options endpointOptions(const Config::Media& media) {
 
 }  // namespace
 
-MediaComponent::MediaComponent(App& app, net::http::Router& http,
+MediaComponent::MediaComponent(App& app, net::http::RouteTable& http,
                                control::ConsultationService* service)
     : endpoint_(app.control(), app.workers(), http, endpointOptions(app.config().media), service) {}
 

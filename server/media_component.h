@@ -14,7 +14,7 @@ namespace medrelay::server {
 class MediaComponent final : public App::Component {
  public:
   // `service` may be set later (endpoint().setConsultationService) but before start().
-  MediaComponent(App& app, net::http::Router& http, control::ConsultationService* service);
+  MediaComponent(App& app, net::http::RouteTable& http, control::ConsultationService* service);
 
   signalling::WhipEndpoint& endpoint() { return endpoint_; }
 

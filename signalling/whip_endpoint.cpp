@@ -12,7 +12,7 @@ using media::Router;
 using media::WorkerTransport;
 
 WhipEndpoint::WhipEndpoint(net::Dispatcher& control, net::WorkerPool& workers,
-                           net::http::Router& http, Options options,
+                           net::http::RouteTable& http, Options options,
                            control::ConsultationService* service)
     : control_(control), pool_(workers), options_(std::move(options)), service_(service) {
   registerRoutes(http);

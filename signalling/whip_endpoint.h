@@ -25,7 +25,7 @@
 #include "control/consultation_service.h"
 #include "media/router.h"
 #include "net/dispatcher.h"
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 #include "net/worker_pool.h"
 #include "signalling/forwarding_policy.h"
 
@@ -43,7 +43,7 @@ class WhipEndpoint final : public control::SessionTerminator {
 
   // `service` may be set later (setConsultationService) but before start(); without it every
   // signalling request is 503.
-  WhipEndpoint(net::Dispatcher& control, net::WorkerPool& workers, net::http::Router& http,
+  WhipEndpoint(net::Dispatcher& control, net::WorkerPool& workers, net::http::RouteTable& http,
                Options options, control::ConsultationService* service);
   ~WhipEndpoint() override;
   WhipEndpoint(const WhipEndpoint&) = delete;
@@ -106,7 +106,7 @@ class WhipEndpoint final : public control::SessionTerminator {
     std::string icePwd;
   };
 
-  void registerRoutes(net::http::Router& http);
+  void registerRoutes(net::http::RouteTable& http);
   void handleIceServers(net::http::Request& request, net::http::Responder responder);
   void handleJoin(net::http::Request& request, net::http::Responder responder, bool publish);
   void handlePatch(net::http::Request& request, net::http::Responder responder);

@@ -87,7 +87,7 @@ Response policyError(const Error& e) {
 
 }  // namespace
 
-void WhipEndpoint::registerRoutes(net::http::Router& http) {
+void WhipEndpoint::registerRoutes(net::http::RouteTable& http) {
   http.add("POST", "/v1/rooms/{id}/whip",
            [this](Request& r, Responder res) { handleJoin(r, std::move(res), true); });
   http.add("POST", "/v1/rooms/{id}/whep",

@@ -10,7 +10,7 @@ namespace medrelay::control::api {
 
 using namespace rest;  // NOLINT
 
-RestApi::RestApi(net::http::Router& router, Clock& clock, RestApiOptions options)
+RestApi::RestApi(net::http::RouteTable& router, Clock& clock, RestApiOptions options)
     : clock_(clock), options_(std::move(options)), api_key_limiter_(options_.api_key_rate_limit) {
   add(router, "POST", "/v1/rooms", &RestApi::createRoom);
   add(router, "GET", "/v1/rooms", &RestApi::listRooms);
@@ -48,7 +48,7 @@ void RestApi::detach() {
   log_ = nullptr;
 }
 
-void RestApi::add(net::http::Router& router, const char* method, const char* pattern,
+void RestApi::add(net::http::RouteTable& router, const char* method, const char* pattern,
                   void (RestApi::*fn)(Call&)) {
   std::string op = std::string(method) + " " + pattern;
   router.add(

@@ -10,7 +10,7 @@
 #include "control/auth_rate_limiter.h"
 #include "control/clock.h"
 #include "control/consultation_service.h"
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 
 namespace medrelay::control::api {
 
@@ -21,13 +21,13 @@ struct RestApiOptions {
   size_t max_log_page = 1000;                 // GET …/access-log limit cap
 };
 
-// The consultation REST API (docs/api/openapi.yaml) on a Router: backend routes authenticated by
-// API key, participant routes by invite token. Every handler runs on the control dispatcher and
+// The consultation REST API (docs/api/openapi.yaml) on a RouteTable: backend routes authenticated
+// by API key, participant routes by invite token. Every handler runs on the control dispatcher and
 // calls one ConsultationService method; state changes answer from the service's durable
 // callback. Until attach() every route answers 503 not_ready.
 class RestApi {
  public:
-  RestApi(net::http::Router& router, Clock& clock, RestApiOptions options);
+  RestApi(net::http::RouteTable& router, Clock& clock, RestApiOptions options);
   ~RestApi();
   RestApi(const RestApi&) = delete;
   RestApi& operator=(const RestApi&) = delete;
@@ -41,7 +41,7 @@ class RestApi {
   struct Auth;
   class Call;
 
-  void add(net::http::Router& router, const char* method, const char* pattern,
+  void add(net::http::RouteTable& router, const char* method, const char* pattern,
            void (RestApi::*fn)(Call&));
   bool authenticate(Call& call, bool allow_participant);
   void refuseApiKey(Call& call, const Error& error, bool log);

@@ -18,8 +18,8 @@
 namespace medrelay::metrics {
 
 // HTTP server metrics, control thread. The `route` label is a path template registered on the
-// Router, never a concrete path (no room ids in labels), so the label set is bounded by the
-// routes the binary registers. declareRoutes() takes them from the Router at startup, so a new
+// RouteTable, never a concrete path (no room ids in labels), so the label set is bounded by the
+// routes the binary registers. declareRoutes() takes them from the RouteTable at startup, so a new
 // route is labelled without editing this file; anything else (404s, parse errors, a name never
 // declared) is counted as method="other", route="other".
 class HttpMetrics {
@@ -29,13 +29,13 @@ class HttpMetrics {
   explicit HttpMetrics(prometheus::Registry& registry);
 
   // Resolves the series of every route (idempotent; call before serving). A route is looked up
-  // by the name the Router reports: "METHOD /template" (names given by the REST API) or the bare
-  // template (the Router's default). A bare template registered with several methods is labelled
-  // with the methods joined by "|" (the name does not say which one answered); that series is
-  // created on its first request.
+  // by the name the RouteTable reports: "METHOD /template" (names given by the REST API) or the
+  // bare template (the RouteTable's default). A bare template registered with several methods is
+  // labelled with the methods joined by "|" (the name does not say which one answered); that series
+  // is created on its first request.
   void declareRoutes(const RouteList& routes);
 
-  // Called once per answered request with the Router's route name.
+  // Called once per answered request with the RouteTable's route name.
   void record(std::string_view route_name, int status, double seconds);
 
   // The (method, route) label pair a route name is counted under.

@@ -50,8 +50,9 @@ struct Request {
   std::string rawQuery;  // after '?', without it; empty if none
   Headers headers;
   std::string body;
-  std::map<std::string, std::string> params;  // path parameters filled in by the Router (decoded)
-  std::string routeName;      // route template that matched (set by the Router), for metrics labels
+  std::map<std::string, std::string>
+      params;             // path parameters filled in by the RouteTable (decoded)
+  std::string routeName;  // route template that matched (set by the RouteTable), for metrics labels
   std::string remoteAddress;  // "203.0.113.5:51234" or "[2001:db8::1]:51234"
   bool tls = false;
   bool keepAlive =

@@ -1,4 +1,4 @@
-// Fuzzes the request parsing path the server runs (RequestParser over llhttp, then Router and
+// Fuzzes the request parsing path the server runs (RequestParser over llhttp, then RouteTable and
 // the Request accessors), with the input split at arbitrary points. Input layout: byte 0 seeds
 // the split points, byte 1 picks small or default limits, the rest is the byte stream.
 #include <cstddef>
@@ -6,20 +6,20 @@
 #include <string_view>
 
 #include "net/http/request_parser.h"
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 
 using medrelay::net::http::Request;
 using medrelay::net::http::RequestLimits;
 using medrelay::net::http::RequestParser;
 using medrelay::net::http::Responder;
 using medrelay::net::http::Response;
-using medrelay::net::http::Router;
+using medrelay::net::http::RouteTable;
 
 namespace {
 
-const Router& router() {
-  static const Router r = [] {
-    Router x;
+const RouteTable& router() {
+  static const RouteTable r = [] {
+    RouteTable x;
     auto h = [](Request& req, Responder res) {
       (void)req.query("limit");
       (void)req.query("");

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 #include "tests/integration/net/http_test_client.h"
 
 namespace medrelay::net::http {
@@ -92,7 +92,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   DispatcherThread loop_;
-  Router router_;
+  RouteTable router_;
   std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
   std::vector<std::pair<std::string, Responder>> parked_;

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 
 #include "net/http/http_server.h"
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 #include "net/tls/tls_context.h"
 #include "tests/integration/net/http_test_client.h"
 #include "tests/support/test_support.h"
@@ -154,7 +154,7 @@ class HttpsServerTest : public ::testing::Test {
   std::filesystem::path keyFile_;
   std::shared_ptr<TlsContext> tls_;
   DispatcherThread loop_;
-  Router router_;
+  RouteTable router_;
   std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
 };

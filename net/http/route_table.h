@@ -25,15 +25,15 @@ struct CorsOptions {
 // to GET. OPTIONS is answered automatically (204 + Allow, plus the CORS preflight when the
 // request has Origin and Access-Control-Request-Method). Request::routeName is the template
 // ("unmatched" for 404s) so metrics can label by route. Register routes before serving.
-class Router {
+class RouteTable {
  public:
-  explicit Router(CorsOptions cors = {});
+  explicit RouteTable(CorsOptions cors = {});
 
   // routeName defaults to the template.
   void add(std::string method, std::string_view pattern, Handler handler,
            std::string routeName = {});
   void handle(Request& request, Responder responder) const;
-  // For HttpServer's constructor; the Router must outlive the server.
+  // For HttpServer's constructor; the RouteTable must outlive the server.
   Handler handler() const {
     return [this](Request& r, Responder res) { handle(r, std::move(res)); };
   }

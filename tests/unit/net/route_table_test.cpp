@@ -1,4 +1,4 @@
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ Request makeRequest(std::string method, std::string path) {
   return r;
 }
 
-class RouterTest : public ::testing::Test {
+class RouteTableTest : public ::testing::Test {
  protected:
   Response run(Request& req) {
     std::optional<Response> got;
@@ -30,10 +30,10 @@ class RouterTest : public ::testing::Test {
       res.send(Response::json(200, j));
     };
   }
-  Router router;
+  RouteTable router;
 };
 
-TEST_F(RouterTest, MatchesTemplatesAndCapturesDecodedParams) {
+TEST_F(RouteTableTest, MatchesTemplatesAndCapturesDecodedParams) {
   router.add("GET", "/v1/rooms", echo("list"));
   router.add("GET", "/v1/rooms/{id}", echo("get"));
   router.add("DELETE", "/v1/rooms/{id}/invites/{invite}", echo("revoke"));
@@ -55,7 +55,7 @@ TEST_F(RouterTest, MatchesTemplatesAndCapturesDecodedParams) {
   EXPECT_EQ(nlohmann::json::parse(run(list).body)["tag"], "list");
 }
 
-TEST_F(RouterTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+TEST_F(RouteTableTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   router.add("GET", "/v1/rooms/{id}", echo("get"));
   router.add("PATCH", "/v1/rooms/{id}", echo("patch"));
 
@@ -79,13 +79,13 @@ TEST_F(RouterTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(run(bad).status, 400);
 }
 
-TEST_F(RouterTest, HeadFallsBackToGet) {
+TEST_F(RouteTableTest, HeadFallsBackToGet) {
   router.add("GET", "/healthz", echo("health"));
   auto head = makeRequest("HEAD", "/healthz");
   EXPECT_EQ(run(head).status, 200);
 }
 
-TEST_F(RouterTest, OptionsAnswersPreflightWithCors) {
+TEST_F(RouteTableTest, OptionsAnswersPreflightWithCors) {
   router.add("POST", "/v1/rooms/{id}/whip", echo("whip"));
   auto pre = makeRequest("OPTIONS", "/v1/rooms/x/whip");
   pre.headers.add("Origin", "https://app.example");
@@ -111,7 +111,7 @@ TEST_F(RouterTest, OptionsAnswersPreflightWithCors) {
   EXPECT_EQ(run(unknown).status, 404);
 }
 
-TEST_F(RouterTest, CorsHeadersOnNormalResponsesAndRestrictedOrigins) {
+TEST_F(RouteTableTest, CorsHeadersOnNormalResponsesAndRestrictedOrigins) {
   router.add("GET", "/x", echo("x"));
   auto req = makeRequest("GET", "/x");
   req.headers.add("Origin", "https://a.example");
@@ -124,7 +124,7 @@ TEST_F(RouterTest, CorsHeadersOnNormalResponsesAndRestrictedOrigins) {
 
   CorsOptions cors;
   cors.allowedOrigins = {"https://good.example"};
-  Router strict(cors);
+  RouteTable strict(cors);
   strict.add("GET", "/x", echo("x"));
   std::optional<Response> got;
   auto good = makeRequest("GET", "/x");
@@ -139,7 +139,7 @@ TEST_F(RouterTest, CorsHeadersOnNormalResponsesAndRestrictedOrigins) {
   EXPECT_FALSE(got->headers.has("access-control-allow-origin"));
 }
 
-TEST_F(RouterTest, DroppedResponderAnswers500AndSecondSendIsIgnored) {
+TEST_F(RouteTableTest, DroppedResponderAnswers500AndSecondSendIsIgnored) {
   router.add("GET", "/drop", [](Request&, Responder) {});
   router.add("GET", "/twice", [](Request&, Responder res) {
     res.send(Response::empty(204));

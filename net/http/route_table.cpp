@@ -1,4 +1,4 @@
-#include "net/http/router.h"
+#include "net/http/route_table.h"
 
 #include <algorithm>
 
@@ -33,10 +33,10 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-Router::Router(CorsOptions cors) : cors_(std::move(cors)) {}
+RouteTable::RouteTable(CorsOptions cors) : cors_(std::move(cors)) {}
 
-void Router::add(std::string method, std::string_view pattern, Handler handler,
-                 std::string routeName) {
+void RouteTable::add(std::string method, std::string_view pattern, Handler handler,
+                     std::string routeName) {
   Route r;
   r.method = std::move(method);
   for (auto seg : splitPath(pattern)) {
@@ -48,7 +48,7 @@ void Router::add(std::string method, std::string_view pattern, Handler handler,
   routes_.push_back(std::move(r));
 }
 
-std::vector<std::pair<std::string, std::string>> Router::routes() const {
+std::vector<std::pair<std::string, std::string>> RouteTable::routes() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& r : routes_) {
     std::string pattern;
@@ -58,14 +58,14 @@ std::vector<std::pair<std::string, std::string>> Router::routes() const {
   return out;
 }
 
-bool Router::originAllowed(std::string_view origin) const {
+bool RouteTable::originAllowed(std::string_view origin) const {
   for (const auto& o : cors_.allowedOrigins) {
     if (o == "*" || o == origin) return true;
   }
   return false;
 }
 
-void Router::addCors(const Request& request, Responder& responder) const {
+void RouteTable::addCors(const Request& request, Responder& responder) const {
   if (!cors_.enabled) return;
   auto origin = request.header("origin");
   if (!origin || !originAllowed(*origin)) return;
@@ -78,7 +78,7 @@ void Router::addCors(const Request& request, Responder& responder) const {
   }
 }
 
-void Router::handle(Request& request, Responder responder) const {
+void RouteTable::handle(Request& request, Responder responder) const {
   addCors(request, responder);
   if (request.path.empty() || request.path.front() != '/') {
     request.routeName = "unmatched";
