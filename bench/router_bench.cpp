@@ -2,14 +2,14 @@
 // subscribers (K = 1, 2, 4, 8), audio (200 B, Opus) and video (1200 B, VP8).
 //
 // What one iteration measures: ParticipantSession::onTransportRtp (the entry point after SRTP
-// unprotect) → Room::onRtp → per consumer: copy into the worker scratch, rewrite SSRC, payload
-// type, sequence and timestamp (RtpSeqTsRewriter), RFC 8285 extension id remap (audio-level kept,
-// transport-cc erased), RTX store (video), SRTP protect (the profile DTLS negotiated) and queueing
-// into WorkerTransport's sendmmsg batch; every 32 packets the loop runs once (UV_RUN_NOWAIT) so
-// the batches are flushed and the syscall cost is included. Not measured: SRTP unprotect and
-// recvmmsg on the way in, and the subscribers' receive side (their sockets are on a second loop
-// that does not run while timing, so loopback may drop there; the router's counters are checked
-// instead so the benchmark cannot measure drops).
+// unprotect) → ForwardingRoom::onRtp → per consumer: copy into the worker scratch, rewrite SSRC,
+// payload type, sequence and timestamp (RtpSeqTsRewriter), RFC 8285 extension id remap (audio-level
+// kept, transport-cc erased), RTX store (video), SRTP protect (the profile DTLS negotiated) and
+// queueing into WorkerTransport's sendmmsg batch; every 32 packets the loop runs once
+// (UV_RUN_NOWAIT) so the batches are flushed and the syscall cost is included. Not measured: SRTP
+// unprotect and recvmmsg on the way in, and the subscribers' receive side (their sockets are on a
+// second loop that does not run while timing, so loopback may drop there; the router's counters are
+// checked instead so the benchmark cannot measure drops).
 //
 // Setup (not timed): a Router on 127.0.0.1:0, one publish and K subscribe sessions built as
 // signalling::WhipEndpoint::handleJoin does, and WebRtcPeer clients doing ICE, DTLS and SRTP

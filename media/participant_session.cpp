@@ -2,7 +2,7 @@
 
 #include <openssl/rand.h>
 
-#include "media/room.h"
+#include "media/forwarding_room.h"
 
 namespace medrelay::media {
 
@@ -30,7 +30,7 @@ T randomValue() {
 
 }  // namespace
 
-ParticipantSession::ParticipantSession(WorkerContext& ctx, Room& room, SessionSpec spec)
+ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room, SessionSpec spec)
     : ctx_(ctx),
       room_(room),
       spec_(std::move(spec)),

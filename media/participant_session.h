@@ -1,6 +1,7 @@
 #pragma once
 // One WHIP (publish) or WHEP (subscribe) session on a media worker: its WebRtcTransport and the
-// Producers (tracks it publishes) or Consumers (tracks it receives) of its Room (docs/media.md).
+// Producers (tracks it publishes) or Consumers (tracks it receives) of its ForwardingRoom
+// (docs/media.md).
 #include <array>
 #include <memory>
 #include <optional>
@@ -17,7 +18,7 @@
 
 namespace medrelay::media {
 
-class Room;
+class ForwardingRoom;
 class ParticipantSession;
 struct Consumer;
 
@@ -112,7 +113,7 @@ std::optional<WebRtcTransport::Params> transportParams(const sdp::LocalTransport
 
 class ParticipantSession final : public WebRtcTransport::Listener {
  public:
-  ParticipantSession(WorkerContext& ctx, Room& room, SessionSpec spec);
+  ParticipantSession(WorkerContext& ctx, ForwardingRoom& room, SessionSpec spec);
   Result<void> start() { return transport_.start(); }
   void close() { transport_.close(); }
 
@@ -147,7 +148,7 @@ class ParticipantSession final : public WebRtcTransport::Listener {
 
  private:
   WorkerContext& ctx_;
-  Room& room_;
+  ForwardingRoom& room_;
   SessionSpec spec_;
   WebRtcTransport transport_;
   std::vector<std::unique_ptr<Producer>> producers_;

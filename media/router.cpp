@@ -37,7 +37,7 @@ Router::~Router() {
 Result<void> Router::createSession(SessionSpec spec) {
   if (sessions_.count(spec.sessionId)) return makeError("conflict", "session exists");
   auto& room = rooms_[spec.roomId];
-  if (!room) room = std::make_unique<Room>(spec.roomId, *ctx_, *this);
+  if (!room) room = std::make_unique<ForwardingRoom>(spec.roomId, *ctx_, *this);
   const std::string id = spec.sessionId;
   const std::string roomId = spec.roomId;
   auto session = std::make_unique<ParticipantSession>(*ctx_, *room, std::move(spec));

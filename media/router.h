@@ -7,11 +7,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "media/room.h"
+#include "media/forwarding_room.h"
 
 namespace medrelay::media {
 
-class Router final : public Room::Callbacks {
+class Router final : public ForwardingRoom::Callbacks {
  public:
   // A session ended on its own (consent lost, DTLS failed). Runs on the worker thread.
   using EndedFn = std::function<void(const std::string& sessionId, const std::string& reason)>;
@@ -52,7 +52,7 @@ class Router final : public Room::Callbacks {
   std::unique_ptr<WorkerTransport> transport_;
   std::unique_ptr<DtlsContext> dtls_;
   std::unique_ptr<WorkerContext> ctx_;
-  std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
+  std::unordered_map<std::string, std::unique_ptr<ForwardingRoom>> rooms_;
   std::unordered_map<std::string, std::unique_ptr<ParticipantSession>> sessions_;
   std::unique_ptr<net::Timer> tick_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -19,7 +19,7 @@ expect() {  # expect pass|fail <part/file> <include line>
 }
 
 expect fail media/room.cpp '#include "control/policy.h"'
-expect fail media/room.h '#include "server/app.h"'
+expect fail media/forwarding_room.h '#include "server/app.h"'
 expect fail media/a.cpp '#include "signalling/whip_endpoint.h"'
 expect fail net/turn/a.h '#include "media/router.h"'
 expect fail net/a.cpp '  #  include "control/metrics/metrics.h"'

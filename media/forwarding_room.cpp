@@ -1,4 +1,4 @@
-#include "media/room.h"
+#include "media/forwarding_room.h"
 
 #include <algorithm>
 #include <cstring>
@@ -42,15 +42,15 @@ bool startsKeyframe(sdp::Codec codec, std::span<const uint8_t> payload) {
 
 }  // namespace
 
-Room::Room(std::string id, WorkerContext& ctx, Callbacks& callbacks)
+ForwardingRoom::ForwardingRoom(std::string id, WorkerContext& ctx, Callbacks& callbacks)
     : id_(std::move(id)), ctx_(ctx), callbacks_(callbacks) {}
 
-void Room::addSession(ParticipantSession& session) {
+void ForwardingRoom::addSession(ParticipantSession& session) {
   sessions_.push_back(&session);
   bindAll();
 }
 
-void Room::removeSession(ParticipantSession& session) {
+void ForwardingRoom::removeSession(ParticipantSession& session) {
   for (auto& p : session.producers()) {
     for (Consumer* c : p->consumers) c->producer = nullptr;
     p->consumers.clear();
@@ -63,21 +63,21 @@ void Room::removeSession(ParticipantSession& session) {
   bindAll();
 }
 
-void Room::setForwardingRules(ForwardingRules rules) {
+void ForwardingRoom::setForwardingRules(ForwardingRules rules) {
   rules_ = std::move(rules);
   bindAll();
 }
 
 // Re-evaluates which producer each consumer receives and whether the room's forwarding rules let
 // it (waiting room).
-void Room::bindAll() {
+void ForwardingRoom::bindAll() {
   for (ParticipantSession* s : sessions_) {
     if (s->publishes()) continue;
     for (auto& c : s->consumers()) bind(*s, *c);
   }
 }
 
-void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
+void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
   const SessionSpec& sub = subscriber.spec();
   ParticipantSession* publisher = nullptr;
   for (ParticipantSession* s : sessions_) {
@@ -125,7 +125,7 @@ void Room::bind(ParticipantSession& subscriber, Consumer& consumer) {
   }
 }
 
-void Room::onConnected(ParticipantSession& session) {
+void ForwardingRoom::onConnected(ParticipantSession& session) {
   // A consumer starts: ask its producer for a keyframe so the first frame decodes at once.
   for (auto& c : session.consumers()) {
     if (c->producer && c->allowed && c->kind == sdp::MediaKind::kVideo) {
@@ -137,7 +137,7 @@ void Room::onConnected(ParticipantSession& session) {
   }
 }
 
-void Room::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
+void ForwardingRoom::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
   auto packet = RtpPacket::parse({data, len});
   if (!packet) {
     ctx_.metrics.dropped[DropReason::kMalformed].inc();
@@ -186,7 +186,7 @@ void Room::onRtp(ParticipantSession& from, uint8_t* data, size_t len) {
   for (Consumer* c : producer->consumers) forward(*producer, *c, fwd, fwdLen);
 }
 
-void Room::onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs) {
+void ForwardingRoom::onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs) {
   ++producer.packets;
   producer.bytesSinceTick += packet.size();
   const uint16_t seq = packet.sequenceNumber();
@@ -202,7 +202,7 @@ void Room::onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t
 
 // Loss towards us (RFC 4585 §6.2.1): what the NACK generator says is due, at once for a new
 // gap and again every retry interval until repaired.
-void Room::sendNacks(Producer& producer, uint64_t nowMs) {
+void ForwardingRoom::sendNacks(Producer& producer, uint64_t nowMs) {
   if (producer.nack.missingCount() == 0) return;
   std::array<uint16_t, 64> lost{};
   const size_t n = producer.nack.takeDue(nowMs, lost);
@@ -215,7 +215,7 @@ void Room::sendNacks(Producer& producer, uint64_t nowMs) {
   }
 }
 
-void Room::sendTransportCc(ParticipantSession& session, uint64_t nowUs) {
+void ForwardingRoom::sendTransportCc(ParticipantSession& session, uint64_t nowUs) {
   rtcp::TransportCcFeedback* twcc = session.transportCc();
   if (twcc == nullptr || !session.transport().connected()) return;
   session.lastTransportCcUs = nowUs;
@@ -230,7 +230,7 @@ void Room::sendTransportCc(ParticipantSession& session, uint64_t nowUs) {
   }
 }
 
-void Room::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t len) {
+void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t len) {
   if (!c.allowed || !c.owner->transport().connected()) {
     ctx_.metrics.dropped[DropReason::kNotConnected].inc();
     return;
@@ -282,7 +282,7 @@ void Room::forward(Producer& producer, Consumer& c, const uint8_t* data, size_t 
   }
 }
 
-void Room::requestKeyframe(Producer& producer, bool fir) {
+void ForwardingRoom::requestKeyframe(Producer& producer, bool fir) {
   const uint64_t now = ctx_.nowMs();
   if (producer.ssrc == 0) {
     producer.keyframePending = true;
@@ -308,7 +308,7 @@ void Room::requestKeyframe(Producer& producer, bool fir) {
   }
 }
 
-void Room::onRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
+void ForwardingRoom::onRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
   if (from.publishes()) {
     onProducerRtcp(from, data, len);
   } else {
@@ -316,7 +316,7 @@ void Room::onRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
   }
 }
 
-void Room::onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
+void ForwardingRoom::onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
   auto compound = rtcp::Compound::parse({data, len});
   if (!compound) {
     ctx_.metrics.dropped[DropReason::kMalformed].inc();
@@ -352,7 +352,7 @@ void Room::onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
   }
 }
 
-void Room::onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
+void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
   auto compound = rtcp::Compound::parse({data, len});
   if (!compound) {
     ctx_.metrics.dropped[DropReason::kMalformed].inc();
@@ -393,7 +393,7 @@ void Room::onConsumerRtcp(ParticipantSession& from, uint8_t* data, size_t len) {
 
 // A subscriber's report block about one of our streams gives its round trip: now − the send time
 // of the SR it names (LSR) − the delay it says it held that SR (DLSR, 1/65536 s), RFC 3550 §6.4.1.
-void Room::onConsumerReport(ParticipantSession& from, const rtcp::Item& item) {
+void ForwardingRoom::onConsumerReport(ParticipantSession& from, const rtcp::Item& item) {
   auto report = rtcp::Report::parse(item);
   if (!report) return;
   const uint64_t now = ctx_.nowMs();
@@ -411,7 +411,7 @@ void Room::onConsumerReport(ParticipantSession& from, const rtcp::Item& item) {
   }
 }
 
-void Room::retransmit(Consumer& c, uint16_t seq) {
+void ForwardingRoom::retransmit(Consumer& c, uint16_t seq) {
   if (!c.rtx || !c.owner->transport().connected()) return;
   const uint64_t now = ctx_.nowMs();
   auto stored = c.rtx->find(seq, now, kRtxMaxAgeMs);
@@ -444,7 +444,7 @@ void Room::retransmit(Consumer& c, uint16_t seq) {
   }
 }
 
-void Room::tick() {
+void ForwardingRoom::tick() {
   const uint64_t now = ctx_.nowMs();
   // A video consumer that has not seen a keyframe yet asks again (the first PLI may have gone
   // to an encoder that had not started).

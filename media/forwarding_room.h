@@ -15,7 +15,7 @@
 
 namespace medrelay::media {
 
-class Room {
+class ForwardingRoom {
  public:
   class Callbacks {
    public:
@@ -26,7 +26,7 @@ class Room {
   static constexpr uint64_t kKeyframeThrottleMs = 300;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
 
-  Room(std::string id, WorkerContext& ctx, Callbacks& callbacks);
+  ForwardingRoom(std::string id, WorkerContext& ctx, Callbacks& callbacks);
   const std::string& id() const { return id_; }
   bool empty() const { return sessions_.empty(); }
   const ForwardingRules& forwardingRules() const { return rules_; }
