@@ -12,7 +12,7 @@ constexpr std::array<std::string_view, 5> kStates = {"scheduled", "open", "in_co
                                                      "ended", "cancelled"};
 constexpr std::array<std::string_view, kRoleCount> kRoles = {"doctor", "patient", "nurse",
                                                              "attending_doctor", "supporter"};
-constexpr std::array<std::string_view, 2> kDirections = {"publish", "subscribe"};
+constexpr std::array<std::string_view, 2> kSessionKinds = {"publish", "subscribe"};
 
 template <typename E, size_t N>
 std::optional<E> parseEnum(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -37,8 +37,8 @@ std::string_view toString(RoomState state) {
 std::string_view toString(Role role) {
   return kRoles[static_cast<size_t>(role)];
 }
-std::string_view toString(Direction direction) {
-  return kDirections[static_cast<size_t>(direction)];
+std::string_view toString(SessionKind kind) {
+  return kSessionKinds[static_cast<size_t>(kind)];
 }
 std::optional<RoomMode> parseRoomMode(std::string_view s) {
   return parseEnum<RoomMode>(kModes, s);
@@ -49,8 +49,8 @@ std::optional<RoomState> parseRoomState(std::string_view s) {
 std::optional<Role> parseRole(std::string_view s) {
   return parseEnum<Role>(kRoles, s);
 }
-std::optional<Direction> parseDirection(std::string_view s) {
-  return parseEnum<Direction>(kDirections, s);
+std::optional<SessionKind> parseSessionKind(std::string_view s) {
+  return parseEnum<SessionKind>(kSessionKinds, s);
 }
 
 bool isPatientSide(Role role) {

@@ -19,16 +19,17 @@ enum class RoomState : uint8_t { kScheduled, kOpen, kInConsultation, kEnded, kCa
 enum class Role : uint8_t { kDoctor, kPatient, kNurse, kAttendingDoctor, kSupporter };
 inline constexpr size_t kRoleCount = 5;
 
-enum class Direction : uint8_t { kPublish, kSubscribe };
+// A session publishes (WHIP) or subscribes (WHEP); the API and the store call it `direction`.
+enum class SessionKind : uint8_t { kPublish, kSubscribe };
 
 std::string_view toString(RoomMode mode);
 std::string_view toString(RoomState state);
 std::string_view toString(Role role);
-std::string_view toString(Direction direction);
+std::string_view toString(SessionKind kind);
 std::optional<RoomMode> parseRoomMode(std::string_view s);
 std::optional<RoomState> parseRoomState(std::string_view s);
 std::optional<Role> parseRole(std::string_view s);
-std::optional<Direction> parseDirection(std::string_view s);
+std::optional<SessionKind> parseSessionKind(std::string_view s);
 
 // Roles that sit beside the patient: they wait with the patient until admission.
 bool isPatientSide(Role role);
@@ -89,7 +90,7 @@ struct Session {
   std::string invite_id;
   Role role = Role::kPatient;
   std::string subject;
-  Direction direction = Direction::kPublish;
+  SessionKind direction = SessionKind::kPublish;
   std::string transport;  // udp, tcp, turn-udp, ...
   std::string remote;     // ip:port
   int64_t started_us = 0;

@@ -44,7 +44,7 @@ struct Caller {
 struct JoinRequest {
   std::string token;
   std::string room_id;
-  Direction direction = Direction::kPublish;
+  SessionKind direction = SessionKind::kPublish;
   std::string remote;              // ip:port
   std::string transport = "http";  // udp, tcp, turn-udp, … as far as known
 };
@@ -56,7 +56,7 @@ struct JoinGrant {
   std::string invite_id;
   Role role = Role::kPatient;
   std::string subject;
-  Direction direction = Direction::kPublish;
+  SessionKind direction = SessionKind::kPublish;
   std::string remote;
   std::string transport;
   std::string takeover_session;  // a stale session of the same invite this one replaces
@@ -160,7 +160,7 @@ class ConsultationService {
   // Token → invite and room, with rate limiting of failures from `remote`.
   Result<Resolved> resolveToken(const std::string& token, const std::string& remote,
                                 bool* quiet_refusal);
-  Result<void> checkLiveSessions(const Invite& invite, Direction direction,
+  Result<void> checkLiveSessions(const Invite& invite, SessionKind direction,
                                  std::string* takeover_session);
   // Ends `sessions` (terminator, events) and returns their participant_left records.
   Records endSessions(const std::vector<Session>& sessions, std::string_view reason);

@@ -41,7 +41,7 @@ Result<ConsultationService::Resolved> ConsultationService::resolveToken(const st
   return Resolved{std::move(**inv), std::move(*room)};
 }
 
-Result<void> ConsultationService::checkLiveSessions(const Invite& invite, Direction direction,
+Result<void> ConsultationService::checkLiveSessions(const Invite& invite, SessionKind direction,
                                                     std::string* takeover_session) {
   // Rule 3: a doctor is live in one room at a time, so a doctor never sees several patients at
   // once (docs/policy.md, docs/compliance.md).
@@ -62,14 +62,14 @@ Result<void> ConsultationService::checkLiveSessions(const Invite& invite, Direct
     if (s.direction != direction) continue;
     ++same_direction;
     // Rule 5: one live publish session per invite; a stale one is taken over.
-    if (direction == Direction::kPublish) {
+    if (direction == SessionKind::kPublish) {
       if (!s.stale) {
         return makeError("already_connected", "this invite is already connected from elsewhere");
       }
       *takeover_session = s.id;
     }
   }
-  if (direction == Direction::kSubscribe &&
+  if (direction == SessionKind::kSubscribe &&
       same_direction >= options_.max_subscriptions_per_invite) {
     return makeError("too_many_sessions", "too many subscriptions for this invite");
   }
@@ -176,7 +176,7 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
     events_.publish(RoomEvent{
         RoomEventType::kJoined, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
   }
-  if (s.direction == Direction::kPublish) {
+  if (s.direction == SessionKind::kPublish) {
     events_.publish(RoomEvent{
         RoomEventType::kPublished, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
   }

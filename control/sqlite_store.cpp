@@ -294,7 +294,7 @@ Session readSession(const auto& q) {
   s.invite_id = q.text(2);
   s.role = parseRole(q.text(3)).value_or(Role::kSupporter);
   s.subject = q.text(4);
-  s.direction = parseDirection(q.text(5)).value_or(Direction::kSubscribe);
+  s.direction = parseSessionKind(q.text(5)).value_or(SessionKind::kSubscribe);
   s.transport = q.text(6);
   s.remote = q.text(7);
   s.started_us = q.i64(8);

@@ -150,9 +150,9 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
     }
   }
   const std::string roomId(request.param("id"));
-  control::JoinRequest join{*token, roomId,
-                            publish ? control::Direction::kPublish : control::Direction::kSubscribe,
-                            request.remoteAddress, "udp"};
+  control::JoinRequest join{
+      *token, roomId, publish ? control::SessionKind::kPublish : control::SessionKind::kSubscribe,
+      request.remoteAddress, "udp"};
   std::weak_ptr<char> alive = alive_;
   service_->authorizeJoin(join, [this, alive, responder, spec = std::move(spec),
                                  offer = std::move(offer).value(), digest = sha256Hex(*token),

@@ -117,9 +117,9 @@ TEST_F(ConsultationPolicyTest, DoctorIsLiveInOneRoomAtATimeAcrossAFacilityQueue)
     ASSERT_TRUE(join(patient_tokens[i], rooms[i].id).ok());
   }
   for (int i = 0; i < 3; ++i) {
-    auto pub = join(doctor_tokens[i], rooms[i].id, Direction::kPublish);
+    auto pub = join(doctor_tokens[i], rooms[i].id, SessionKind::kPublish);
     ASSERT_TRUE(pub.ok()) << i << " " << pub.error().code;
-    auto sub = join(doctor_tokens[i], rooms[i].id, Direction::kSubscribe);
+    auto sub = join(doctor_tokens[i], rooms[i].id, SessionKind::kSubscribe);
     ASSERT_TRUE(sub.ok());  // a second session in the same room is not "another room"
     if (i + 1 < 3) {
       auto early = authorize(doctor_tokens[i + 1], rooms[i + 1].id);
@@ -210,22 +210,22 @@ TEST_F(ConsultationPolicyTest, FailedAuthenticationsAreRateLimitedPerAddress) {
   const auto pat = token(room, Role::kPatient, "pat-1");
   const std::string bad = "mri_" + std::string(43, 'B');
   for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(authorize(bad, room.id, Direction::kPublish, "198.51.100.7:" + std::to_string(i))
+    EXPECT_EQ(authorize(bad, room.id, SessionKind::kPublish, "198.51.100.7:" + std::to_string(i))
                   .error()
                   .code,
               "invalid_token");
   }
   // Out of tokens: even a valid token from that address waits; the port does not matter.
-  auto limited = authorize(pat, room.id, Direction::kPublish, "198.51.100.7:9999");
+  auto limited = authorize(pat, room.id, SessionKind::kPublish, "198.51.100.7:9999");
   ASSERT_FALSE(limited.ok());
   EXPECT_EQ(limited.error().code, "rate_limited");
   EXPECT_EQ(policyStatus("rate_limited"), 429);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(authorize(bad, room.id, Direction::kPublish, "198.51.100.7:1").error().code,
+    EXPECT_EQ(authorize(bad, room.id, SessionKind::kPublish, "198.51.100.7:1").error().code,
               "rate_limited");
   }
   // Another address is not affected.
-  EXPECT_TRUE(authorize(pat, room.id, Direction::kPublish, "203.0.113.5:1").ok());
+  EXPECT_TRUE(authorize(pat, room.id, SessionKind::kPublish, "203.0.113.5:1").ok());
   // A burst of refusals leaves one rate_limited record, all of them counted.
   std::vector<AccessRecord> limited_records;
   for (const auto& r : recordsOf(AccessEvent::kJoinRefused)) {
@@ -235,7 +235,7 @@ TEST_F(ConsultationPolicyTest, FailedAuthenticationsAreRateLimitedPerAddress) {
   EXPECT_EQ(svc_->counters().refusedTotal("rate_limited"), 6u);
   // Tokens come back with time (one every 5 s).
   clock_.advance(std::chrono::seconds(6));
-  EXPECT_TRUE(authorize(pat, room.id, Direction::kPublish, "198.51.100.7:1").ok());
+  EXPECT_TRUE(authorize(pat, room.id, SessionKind::kPublish, "198.51.100.7:1").ok());
 }
 
 // Rule 5: one live publish session per invite; a stale one is taken over.
@@ -244,13 +244,13 @@ TEST_F(ConsultationPolicyTest, SecondPublishIsRefusedUnlessTheFirstIsStale) {
   const auto pat = token(room, Role::kPatient, "pat-1");
   auto first = join(pat, room.id);
   ASSERT_TRUE(first.ok());
-  auto second = authorize(pat, room.id, Direction::kPublish, "192.0.2.99:7000");
+  auto second = authorize(pat, room.id, SessionKind::kPublish, "192.0.2.99:7000");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, "already_connected");
   EXPECT_EQ(policyStatus("already_connected"), 409);
 
   ASSERT_TRUE(svc_->markStale(first->id).ok());
-  auto takeover = join(pat, room.id, Direction::kPublish, "192.0.2.99:7000");
+  auto takeover = join(pat, room.id, SessionKind::kPublish, "192.0.2.99:7000");
   ASSERT_TRUE(takeover.ok()) << takeover.error().code;
   ASSERT_EQ(terminator_.ended.size(), 1u);
   EXPECT_EQ(terminator_.ended[0], std::make_pair(first->id, std::string("takeover")));

@@ -29,7 +29,7 @@ TEST_F(ConsultationServiceTest, EventsNeverCarrySubjectsToParticipants) {
   auto sp = join(pat, room.id);
   auto sn = join(nurse->token, room.id);
   ASSERT_TRUE(sd.ok() && sp.ok() && sn.ok());
-  ASSERT_TRUE(join(pat, room.id, Direction::kSubscribe).ok());  // no second "joined"
+  ASSERT_TRUE(join(pat, room.id, SessionKind::kSubscribe).ok());  // no second "joined"
   ASSERT_TRUE(svc_->markStale(sp->id).ok());
   ASSERT_TRUE(await<Room>([&](auto done) {
                 svc_->admit(room.id, Caller::ofBackend(), std::move(done));
@@ -129,7 +129,7 @@ TEST_F(ConsultationServiceTest, RestartKeepsRoomsAndInvitesAndEndsLiveSessions) 
   const auto doc = token(room, Role::kDoctor, "doc-1");
   const auto pat = token(room, Role::kPatient, "pat-1");
   auto sd = join(doc, room.id);
-  auto sp = join(pat, room.id, Direction::kPublish, "198.51.100.3:4444");
+  auto sp = join(pat, room.id, SessionKind::kPublish, "198.51.100.3:4444");
   ASSERT_TRUE(sd.ok() && sp.ok());
   ASSERT_TRUE(await<Room>([&](auto done) {
                 svc_->admit(room.id, Caller::ofBackend(), std::move(done));

@@ -121,14 +121,14 @@ class ConsultationFixture : public ::testing::Test {
   }
 
   Result<JoinGrant> authorize(const std::string& tok, const std::string& room_id,
-                              Direction dir = Direction::kPublish,
+                              SessionKind dir = SessionKind::kPublish,
                               const std::string& remote = "192.0.2.10:5000") {
     JoinRequest req{tok, room_id, dir, remote, "udp"};
     return await<JoinGrant>([&](auto done) { svc_->authorizeJoin(req, std::move(done)); });
   }
   // authorizeJoin then sessionStarted.
   Result<Session> join(const std::string& tok, const std::string& room_id,
-                       Direction dir = Direction::kPublish,
+                       SessionKind dir = SessionKind::kPublish,
                        const std::string& remote = "192.0.2.10:5000") {
     auto grant = authorize(tok, room_id, dir, remote);
     if (!grant.ok()) return grant.error();
