@@ -26,7 +26,7 @@ SrtpMasterKey benchKey(SrtpProfile profile) {
   return SrtpMasterKey(key, salt);
 }
 
-SrtpSession session(SrtpSession::Direction dir, SrtpProfile profile) {
+SrtpSession session(SrtpSession::Kind dir, SrtpProfile profile) {
   auto s = SrtpSession::create(dir, profile, benchKey(profile));
   MEDRELAY_ASSERT(s.ok(), "SrtpSession::create failed");
   return std::move(s).value();
@@ -53,7 +53,7 @@ void label(benchmark::State& state, size_t size) {
 
 void BM_SrtpProtectRtp(benchmark::State& state) {
   const auto size = static_cast<size_t>(state.range(1));
-  auto out = session(SrtpSession::Direction::kOutbound, profileArg(state));
+  auto out = session(SrtpSession::Kind::kOutbound, profileArg(state));
   std::vector<uint8_t> plain(size), buf(size + 64);
   writeRtp(plain.data(), size, 0);
   uint16_t seq = 0;
@@ -72,7 +72,7 @@ void BM_SrtpProtectRtp(benchmark::State& state) {
 void BM_SrtpUnprotectRtp(benchmark::State& state) {
   const auto size = static_cast<size_t>(state.range(1));
   const auto profile = profileArg(state);
-  auto out = session(SrtpSession::Direction::kOutbound, profile);
+  auto out = session(SrtpSession::Kind::kOutbound, profile);
   const size_t stride = size + 64;
   std::vector<uint8_t> wire(kRing * stride);
   std::vector<size_t> lens(kRing);
@@ -82,13 +82,13 @@ void BM_SrtpUnprotectRtp(benchmark::State& state) {
     lens[i] = size;
     MEDRELAY_ASSERT(out.protectRtp(p, lens[i], stride), "protect failed");
   }
-  auto in = session(SrtpSession::Direction::kInbound, profile);
+  auto in = session(SrtpSession::Kind::kInbound, profile);
   std::vector<uint8_t> buf(stride);
   size_t i = 0;
   for (auto _ : state) {
     if (i == kRing) {  // every packet seen: a fresh receiver, outside the timing
       state.PauseTiming();
-      in = session(SrtpSession::Direction::kInbound, profile);
+      in = session(SrtpSession::Kind::kInbound, profile);
       i = 0;
       state.ResumeTiming();
     }
@@ -106,7 +106,7 @@ void BM_SrtpCreateSession(benchmark::State& state) {
   const auto profile = profileArg(state);
   const auto key = benchKey(profile);
   for (auto _ : state) {
-    auto s = SrtpSession::create(SrtpSession::Direction::kInbound, profile, key);
+    auto s = SrtpSession::create(SrtpSession::Kind::kInbound, profile, key);
     benchmark::DoNotOptimize(s.ok());
   }
   state.SetLabel(std::string(srtpProfileParams(profile).name) + " " + std::string(srtpBackend()));

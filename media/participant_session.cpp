@@ -16,7 +16,7 @@ std::optional<WebRtcTransport::Params> transportParams(const sdp::LocalTransport
   p.remoteUfrag = neg.remoteIceUfrag;
   p.remotePassword = neg.remoteIcePwd;
   p.remoteFingerprint = *fp;
-  p.dtlsRole = neg.dtlsRole == sdp::DtlsRole::kServer ? DtlsRole::kServer : DtlsRole::kClient;
+  p.dtlsRole = neg.dtlsRole;
   return p;
 }
 namespace {
@@ -45,7 +45,8 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room,
         transportCc_ = std::make_unique<rtcp::TransportCcFeedback>();
         transportCcExtId_ = m.extensions.transportWideCc;
       }
-      if (m.direction != sdp::Direction::kRecvOnly && m.direction != sdp::Direction::kSendRecv) {
+      if (m.direction != sdp::MediaDirection::kRecvOnly &&
+          m.direction != sdp::MediaDirection::kSendRecv) {
         continue;
       }
       auto p = std::make_unique<Producer>();

@@ -234,11 +234,10 @@ void SrtpSession::Dealloc::operator()(srtp_ctx_t_* ctx) const {
   }
 }
 
-SrtpSession::SrtpSession(std::unique_ptr<srtp_ctx_t_, Dealloc> ctx, Direction direction,
-                         SrtpProfile profile)
-    : ctx_(std::move(ctx)), direction_(direction), profile_(profile) {}
+SrtpSession::SrtpSession(std::unique_ptr<srtp_ctx_t_, Dealloc> ctx, Kind kind, SrtpProfile profile)
+    : ctx_(std::move(ctx)), kind_(kind), profile_(profile) {}
 
-Result<SrtpSession> SrtpSession::create(Direction direction, SrtpProfile profile,
+Result<SrtpSession> SrtpSession::create(Kind kind, SrtpProfile profile,
                                         const SrtpMasterKey& masterKey) {
   if (auto r = srtpInit(); !r) return r.error();
   const auto& p = srtpProfileParams(profile);
@@ -270,23 +269,22 @@ Result<SrtpSession> SrtpSession::create(Direction direction, SrtpProfile profile
       srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
       break;
   }
-  policy.ssrc.type = direction == Direction::kInbound ? ssrc_any_inbound : ssrc_any_outbound;
+  policy.ssrc.type = kind == Kind::kInbound ? ssrc_any_inbound : ssrc_any_outbound;
   // libsrtp copies the key during srtp_create and never writes through this pointer.
   policy.key = const_cast<uint8_t*>(masterKey.bytes().data());
   policy.window_size = kReplayWindow;
   // A NACK answered without RTX re-sends the same packet with the same index; re-protecting
   // identical plaintext yields identical ciphertext, so no keystream is reused on new data.
-  policy.allow_repeat_tx = direction == Direction::kOutbound ? 1 : 0;
+  policy.allow_repeat_tx = kind == Kind::kOutbound ? 1 : 0;
   policy.next = nullptr;
 
   srtp_t raw = nullptr;
   if (auto r = check(srtp_create(&raw, &policy), "srtp_create"); !r) return r.error();
-  return SrtpSession(std::unique_ptr<srtp_ctx_t_, Dealloc>(raw), direction, profile);
+  return SrtpSession(std::unique_ptr<srtp_ctx_t_, Dealloc>(raw), kind, profile);
 }
 
 bool SrtpSession::protectRtp(uint8_t* buf, size_t& len, size_t capacity, SrtpError* error) {
-  MEDRELAY_ASSERT(ctx_ && direction_ == Direction::kOutbound,
-                  "protectRtp on a non-outbound session");
+  MEDRELAY_ASSERT(ctx_ && kind_ == Kind::kOutbound, "protectRtp on a non-outbound session");
   if (len > INT_MAX / 2 || capacity < len + srtpProfileParams(profile_).rtpTrailer) {
     return fail(error);
   }
@@ -296,8 +294,7 @@ bool SrtpSession::protectRtp(uint8_t* buf, size_t& len, size_t capacity, SrtpErr
 }
 
 bool SrtpSession::protectRtcp(uint8_t* buf, size_t& len, size_t capacity, SrtpError* error) {
-  MEDRELAY_ASSERT(ctx_ && direction_ == Direction::kOutbound,
-                  "protectRtcp on a non-outbound session");
+  MEDRELAY_ASSERT(ctx_ && kind_ == Kind::kOutbound, "protectRtcp on a non-outbound session");
   if (len > INT_MAX / 2 || capacity < len + srtpProfileParams(profile_).rtcpTrailer) {
     return fail(error);
   }
@@ -307,8 +304,7 @@ bool SrtpSession::protectRtcp(uint8_t* buf, size_t& len, size_t capacity, SrtpEr
 }
 
 bool SrtpSession::unprotectRtp(uint8_t* buf, size_t& len, SrtpError* error) {
-  MEDRELAY_ASSERT(ctx_ && direction_ == Direction::kInbound,
-                  "unprotectRtp on a non-inbound session");
+  MEDRELAY_ASSERT(ctx_ && kind_ == Kind::kInbound, "unprotectRtp on a non-inbound session");
   if (len > INT_MAX) return fail(error);
   int n = static_cast<int>(len);
   const srtp_err_status_t status = srtp_unprotect(ctx_.get(), buf, &n);
@@ -316,8 +312,7 @@ bool SrtpSession::unprotectRtp(uint8_t* buf, size_t& len, SrtpError* error) {
 }
 
 bool SrtpSession::unprotectRtcp(uint8_t* buf, size_t& len, SrtpError* error) {
-  MEDRELAY_ASSERT(ctx_ && direction_ == Direction::kInbound,
-                  "unprotectRtcp on a non-inbound session");
+  MEDRELAY_ASSERT(ctx_ && kind_ == Kind::kInbound, "unprotectRtcp on a non-inbound session");
   if (len > INT_MAX) return fail(error);
   int n = static_cast<int>(len);
   const srtp_err_status_t status = srtp_unprotect_rtcp(ctx_.get(), buf, &n);

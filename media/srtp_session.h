@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "media/dtls_role.h"
 
 struct srtp_ctx_t_;  // libsrtp's session; srtp.h stays out of this header
 
@@ -56,8 +57,6 @@ class SrtpMasterKey {
   size_t size_ = 0;
 };
 
-enum class DtlsRole : uint8_t { kClient, kServer };
-
 // `local` protects what we send, `remote` unprotects what we receive.
 struct SrtpKeys {
   SrtpMasterKey local;
@@ -94,19 +93,20 @@ std::string_view srtpStatusText(int status);
 // and never throw. A session is used by one thread at a time.
 class SrtpSession {
  public:
-  enum class Direction : uint8_t { kInbound, kOutbound };
+  // An inbound session unprotects what we receive (remote key), an outbound one protects what we
+  // send (local key).
+  enum class Kind : uint8_t { kInbound, kOutbound };
 
   // RFC 3711 §3.3.2 replay list; 1024 packets covers a video keyframe burst reordered on the way.
   static constexpr unsigned kReplayWindow = 1024;
 
-  static Result<SrtpSession> create(Direction direction, SrtpProfile profile,
-                                    const SrtpMasterKey& masterKey);
+  static Result<SrtpSession> create(Kind kind, SrtpProfile profile, const SrtpMasterKey& masterKey);
 
   SrtpSession(SrtpSession&& other) noexcept = default;
   SrtpSession& operator=(SrtpSession&& other) noexcept = default;
   ~SrtpSession() = default;
 
-  Direction direction() const { return direction_; }
+  Kind kind() const { return kind_; }
   SrtpProfile profile() const { return profile_; }
 
   // Outbound. `len` grows by the profile's trailer, which must fit in `capacity`.
@@ -121,10 +121,10 @@ class SrtpSession {
     void operator()(srtp_ctx_t_* ctx) const;
   };
 
-  SrtpSession(std::unique_ptr<srtp_ctx_t_, Dealloc> ctx, Direction direction, SrtpProfile profile);
+  SrtpSession(std::unique_ptr<srtp_ctx_t_, Dealloc> ctx, Kind kind, SrtpProfile profile);
 
   std::unique_ptr<srtp_ctx_t_, Dealloc> ctx_;
-  Direction direction_;
+  Kind kind_;
   SrtpProfile profile_;
 };
 

@@ -183,8 +183,8 @@ void WebRtcTransport::onDtlsSend(const uint8_t* data, size_t len) {
 }
 
 void WebRtcTransport::onDtlsConnected(SrtpProfile profile, const SrtpKeys& keys) {
-  auto in = SrtpSession::create(SrtpSession::Direction::kInbound, profile, keys.remote);
-  auto out = SrtpSession::create(SrtpSession::Direction::kOutbound, profile, keys.local);
+  auto in = SrtpSession::create(SrtpSession::Kind::kInbound, profile, keys.remote);
+  auto out = SrtpSession::create(SrtpSession::Kind::kOutbound, profile, keys.local);
   if (!in.ok() || !out.ok()) {
     fail("srtp");
     return;

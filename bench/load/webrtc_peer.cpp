@@ -233,10 +233,8 @@ void WebRtcPeer::onDtlsSend(const uint8_t* data, size_t len) {
 }
 
 void WebRtcPeer::onDtlsConnected(media::SrtpProfile profile, const media::SrtpKeys& keys) {
-  auto out =
-      media::SrtpSession::create(media::SrtpSession::Direction::kOutbound, profile, keys.local);
-  auto in =
-      media::SrtpSession::create(media::SrtpSession::Direction::kInbound, profile, keys.remote);
+  auto out = media::SrtpSession::create(media::SrtpSession::Kind::kOutbound, profile, keys.local);
+  auto in = media::SrtpSession::create(media::SrtpSession::Kind::kInbound, profile, keys.remote);
   if (!out || !in) {
     failed_ = true;
     return;

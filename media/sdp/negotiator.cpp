@@ -155,7 +155,7 @@ class Negotiation {
       if (!isDataChannelProfile(m)) return reject("unsupported proto " + m.proto);
       if (!caps_.dataChannels) return reject("data channels are disabled");
       nm.accepted = true;
-      nm.direction = Direction::kSendRecv;
+      nm.direction = MediaDirection::kSendRecv;
       nm.remoteSctpPort = m.sctpPort ? m.sctpPort : 5000;  // RFC 8841 §5.2 default
       nm.remoteMaxMessageSize = m.maxMessageSize ? m.maxMessageSize : 65536;  // §6.1
       session_.media.push_back(std::move(nm));
@@ -203,8 +203,10 @@ class Negotiation {
 
   // RFC 3264 §6.1: answer direction mirrors the offer; we send only with a track to send.
   void chooseDirection(const MediaSection& m, NegotiatedMedia& nm) {
-    bool offerReceives = m.direction == Direction::kRecvOnly || m.direction == Direction::kSendRecv;
-    bool offerSends = m.direction == Direction::kSendOnly || m.direction == Direction::kSendRecv;
+    bool offerReceives =
+        m.direction == MediaDirection::kRecvOnly || m.direction == MediaDirection::kSendRecv;
+    bool offerSends =
+        m.direction == MediaDirection::kSendOnly || m.direction == MediaDirection::kSendRecv;
     bool weSend = false;
     if (offerReceives) {
       for (size_t t = 0; t < tracks_.size(); ++t) {
@@ -218,13 +220,13 @@ class Negotiation {
       if (!weSend) session_.warnings.push_back(label(m, nm.index) + ": no track to send");
     }
     if (weSend && offerSends) {
-      nm.direction = Direction::kSendRecv;
+      nm.direction = MediaDirection::kSendRecv;
     } else if (weSend) {
-      nm.direction = Direction::kSendOnly;
+      nm.direction = MediaDirection::kSendOnly;
     } else if (offerSends) {
-      nm.direction = Direction::kRecvOnly;
+      nm.direction = MediaDirection::kRecvOnly;
     } else {
-      nm.direction = Direction::kInactive;
+      nm.direction = MediaDirection::kInactive;
     }
   }
 
@@ -290,7 +292,7 @@ class Negotiation {
       std::vector<ExtMap> kept;
       for (const auto& e : m.extMaps) {
         if (!supportedExtension(e.uri, nm.kind, caps_) || e.id > kMaxOneByteExtensionId) continue;
-        if (e.direction && *e.direction == Direction::kInactive) continue;
+        if (e.direction && *e.direction == MediaDirection::kInactive) continue;
         auto [it, inserted] = bound.emplace(e.id, e.uri);
         if (!inserted && it->second != e.uri) {
           session_.warnings.push_back(label(m, nm.index) + ": extmap id " + std::to_string(e.id) +
@@ -329,7 +331,7 @@ class Negotiation {
         // RFC 3264 §6: a rejected stream has port 0 and keeps one offered format.
         m.port = 0;
         m.formats.push_back(o.formats.empty() ? "0" : o.formats[0]);
-        m.direction = Direction::kInactive;
+        m.direction = MediaDirection::kInactive;
         d.media.push_back(std::move(m));
         continue;
       }

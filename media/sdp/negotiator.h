@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "media/dtls_role.h"
 #include "media/sdp/h264_profile.h"
 #include "media/sdp/session_description.h"
 
@@ -19,8 +20,6 @@ namespace medrelay::media::sdp {
 
 enum class MediaKind { kAudio, kVideo, kApplication, kOther };
 enum class Codec { kNone, kOpus, kVp8, kVp9, kH264 };
-// Our DTLS role: kServer when we answer a=setup:passive (the default for actpass offers).
-enum class DtlsRole { kServer, kClient };
 
 const char* toString(Codec c);
 
@@ -91,7 +90,7 @@ struct NegotiatedMedia {
   MediaKind kind = MediaKind::kOther;
   bool accepted = false;
   std::string rejectReason;
-  Direction direction = Direction::kInactive;  // ours, as in the answer
+  MediaDirection direction = MediaDirection::kInactive;  // ours, as in the answer
   Codec codec = Codec::kNone;
   int payloadType = -1;
   std::optional<int> rtxPayloadType;

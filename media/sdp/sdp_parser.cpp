@@ -33,11 +33,11 @@ int hexValue(char c) {
   return -1;
 }
 
-std::optional<Direction> parseDirection(std::string_view s) {
-  if (s == "sendrecv") return Direction::kSendRecv;
-  if (s == "sendonly") return Direction::kSendOnly;
-  if (s == "recvonly") return Direction::kRecvOnly;
-  if (s == "inactive") return Direction::kInactive;
+std::optional<MediaDirection> parseDirection(std::string_view s) {
+  if (s == "sendrecv") return MediaDirection::kSendRecv;
+  if (s == "sendonly") return MediaDirection::kSendOnly;
+  if (s == "recvonly") return MediaDirection::kRecvOnly;
+  if (s == "inactive") return MediaDirection::kInactive;
   return std::nullopt;
 }
 
@@ -461,7 +461,7 @@ class Parser {
   ParseMode mode_;
   SessionDescription desc_;
   MediaSection* media_ = nullptr;  // current m= section, nullptr at session level
-  Direction sessionDirection_ = Direction::kSendRecv;
+  MediaDirection sessionDirection_ = MediaDirection::kSendRecv;
   size_t lineNo_ = 0;
 };
 

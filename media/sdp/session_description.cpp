@@ -4,15 +4,15 @@
 
 namespace medrelay::media::sdp {
 
-const char* toString(Direction d) {
+const char* toString(MediaDirection d) {
   switch (d) {
-    case Direction::kSendRecv:
+    case MediaDirection::kSendRecv:
       return "sendrecv";
-    case Direction::kSendOnly:
+    case MediaDirection::kSendOnly:
       return "sendonly";
-    case Direction::kRecvOnly:
+    case MediaDirection::kRecvOnly:
       return "recvonly";
-    case Direction::kInactive:
+    case MediaDirection::kInactive:
       return "inactive";
   }
   return "inactive";
@@ -34,12 +34,12 @@ const char* toString(Setup s) {
   return "";
 }
 
-Direction reverse(Direction d) {
+MediaDirection reverse(MediaDirection d) {
   switch (d) {
-    case Direction::kSendOnly:
-      return Direction::kRecvOnly;
-    case Direction::kRecvOnly:
-      return Direction::kSendOnly;
+    case MediaDirection::kSendOnly:
+      return MediaDirection::kRecvOnly;
+    case MediaDirection::kRecvOnly:
+      return MediaDirection::kSendOnly;
     default:
       return d;
   }

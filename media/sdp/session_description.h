@@ -11,14 +11,15 @@
 
 namespace medrelay::media::sdp {
 
-enum class Direction { kSendRecv, kSendOnly, kRecvOnly, kInactive };
+// The media direction attribute, a=sendrecv / sendonly / recvonly / inactive (RFC 8866 §6.7).
+enum class MediaDirection { kSendRecv, kSendOnly, kRecvOnly, kInactive };
 // RFC 4145 §4 a=setup values; kNone when the attribute is absent.
 enum class Setup { kNone, kActpass, kActive, kPassive, kHoldconn };
 
-const char* toString(Direction d);
+const char* toString(MediaDirection d);
 const char* toString(Setup s);
 // The direction an answerer uses for an offered one (RFC 3264 §6.1), before track availability.
-Direction reverse(Direction d);
+MediaDirection reverse(MediaDirection d);
 
 // RFC 8122 §5: a=fingerprint:<hash-func> <hex pairs separated by ':'>. algorithm is lower-case.
 struct Fingerprint {
@@ -63,7 +64,7 @@ struct RtcpFb {
 
 struct ExtMap {
   int id = 0;
-  std::optional<Direction> direction;
+  std::optional<MediaDirection> direction;
   std::string uri;
   std::string attributes;
 };
@@ -112,7 +113,7 @@ struct MediaSection {
   std::string connectionAddress;  // from c=, may be empty
 
   std::string mid;
-  Direction direction = Direction::kSendRecv;
+  MediaDirection direction = MediaDirection::kSendRecv;
   std::string iceUfrag;
   std::string icePwd;
   std::vector<std::string> iceOptions;

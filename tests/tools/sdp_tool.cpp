@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   std::cout << answer->sdp;
   if (summary) {
     const auto& s = answer->session;
-    std::cerr << "dtls-role " << (s.dtlsRole == DtlsRole::kServer ? "server" : "client")
+    std::cerr << "dtls-role "
+              << (s.dtlsRole == medrelay::media::DtlsRole::kServer ? "server" : "client")
               << " remote-ufrag " << s.remoteIceUfrag << "\n";
     for (const auto& m : s.media) {
       std::cerr << "m" << m.index << " mid=" << m.mid << " "

@@ -43,8 +43,8 @@ Bytes rtpPacket(uint16_t seq) {
 
 // Protects with `from`'s local key and unprotects with `to`'s remote key.
 void expectSrtpFlows(SrtpProfile profile, const SrtpKeys& from, const SrtpKeys& to) {
-  auto out = SrtpSession::create(SrtpSession::Direction::kOutbound, profile, from.local);
-  auto in = SrtpSession::create(SrtpSession::Direction::kInbound, profile, to.remote);
+  auto out = SrtpSession::create(SrtpSession::Kind::kOutbound, profile, from.local);
+  auto in = SrtpSession::create(SrtpSession::Kind::kInbound, profile, to.remote);
   ASSERT_TRUE(out.ok() && in.ok());
   const Bytes plain = rtpPacket(7);
   Bytes buf = plain;

@@ -80,7 +80,7 @@ TEST_P(CapturedOfferAnswer, AnswerReparsesWithIceLiteProperties) {
       for (const auto& oe : om.extMaps) offered = offered || (oe.id == e.id && oe.uri == e.uri);
       EXPECT_TRUE(offered) << e.uri;
     }
-    Direction want = subscribe ? Direction::kSendOnly : Direction::kRecvOnly;
+    MediaDirection want = subscribe ? MediaDirection::kSendOnly : MediaDirection::kRecvOnly;
     EXPECT_EQ(am.direction, want) << name << " m" << i;
     EXPECT_EQ(nm.direction, want);
     if (subscribe) {
@@ -255,7 +255,7 @@ TEST(SdpNegotiator, MdnsCandidatesDoNotMatter) {
 TEST(SdpNegotiator, RecvonlyWithoutTrackIsInactive) {
   auto a = answerTo(capturedOffer("chromium_subscribe.sdp"));
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->session.media[0].direction, Direction::kInactive);
+  EXPECT_EQ(a->session.media[0].direction, MediaDirection::kInactive);
   EXPECT_EQ(a->session.warnings.size(), 2u);
 }
 
@@ -263,8 +263,8 @@ TEST(SdpNegotiator, SendrecvOffer) {
   std::string offer = replaceAll(capturedOffer("chromium_publish.sdp"), "a=sendonly", "a=sendrecv");
   auto a = answerTo(offer, {}, {testTracks()[0]});
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->session.media[0].direction, Direction::kSendRecv);
-  EXPECT_EQ(a->session.media[1].direction, Direction::kRecvOnly);
+  EXPECT_EQ(a->session.media[0].direction, MediaDirection::kSendRecv);
+  EXPECT_EQ(a->session.media[1].direction, MediaDirection::kRecvOnly);
 }
 
 TEST(SdpNegotiator, DtlsRoleFollowsOfferSetup) {

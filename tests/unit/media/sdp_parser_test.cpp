@@ -70,7 +70,7 @@ TEST(SdpParser, ChromiumPublishDetails) {
   EXPECT_EQ(audio.kind, "audio");
   EXPECT_EQ(audio.port, 43838);
   EXPECT_EQ(audio.proto, "UDP/TLS/RTP/SAVPF");
-  EXPECT_EQ(audio.direction, Direction::kSendOnly);
+  EXPECT_EQ(audio.direction, MediaDirection::kSendOnly);
   EXPECT_TRUE(audio.rtcpMux);
   EXPECT_TRUE(audio.rtcpRsize);
   EXPECT_EQ(audio.candidates.size(), 8u);
@@ -244,8 +244,8 @@ TEST(SdpParser, SessionLevelDirectionIsTheDefault) {
                     "a=recvonly\r\nm=audio 9 RTP/AVP 0\r\nm=video 9 RTP/AVP 96\r\n"
                     "a=sendrecv\r\n");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.value().media[0].direction, Direction::kRecvOnly);
-  EXPECT_EQ(r.value().media[1].direction, Direction::kSendRecv);
+  EXPECT_EQ(r.value().media[0].direction, MediaDirection::kRecvOnly);
+  EXPECT_EQ(r.value().media[1].direction, MediaDirection::kSendRecv);
 }
 
 }  // namespace

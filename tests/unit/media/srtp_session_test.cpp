@@ -62,7 +62,7 @@ SrtpMasterKey patternKey(SrtpProfile profile, uint8_t seed) {
   return SrtpMasterKey(key, salt);
 }
 
-SrtpSession makeSession(SrtpSession::Direction dir, SrtpProfile profile, const SrtpMasterKey& k) {
+SrtpSession makeSession(SrtpSession::Kind dir, SrtpProfile profile, const SrtpMasterKey& k) {
   auto s = SrtpSession::create(dir, profile, k);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
   return std::move(s).value();
@@ -98,8 +98,8 @@ std::pair<Bytes, SrtpError> unprotect(SrtpSession& s, Bytes packet, bool rtcp) {
 class SrtpProfileTest : public ::testing::TestWithParam<SrtpProfile> {
  protected:
   SrtpMasterKey key_ = patternKey(GetParam(), 1);
-  SrtpSession out_ = makeSession(SrtpSession::Direction::kOutbound, GetParam(), key_);
-  SrtpSession in_ = makeSession(SrtpSession::Direction::kInbound, GetParam(), key_);
+  SrtpSession out_ = makeSession(SrtpSession::Kind::kOutbound, GetParam(), key_);
+  SrtpSession in_ = makeSession(SrtpSession::Kind::kInbound, GetParam(), key_);
 };
 
 TEST_P(SrtpProfileTest, RtpRoundTripGrowsByTagAndEncrypts) {
@@ -169,7 +169,7 @@ TEST_P(SrtpProfileTest, FlippedByteIsAuthFail) {
 }
 
 TEST_P(SrtpProfileTest, WrongKeyIsAuthFail) {
-  auto other = makeSession(SrtpSession::Direction::kInbound, GetParam(), patternKey(GetParam(), 2));
+  auto other = makeSession(SrtpSession::Kind::kInbound, GetParam(), patternKey(GetParam(), 2));
   const Bytes wire = protect(out_, rtpPacket(0x66666666, 1, 300), false);
   EXPECT_EQ(unprotect(other, wire, false).second, SrtpError::kAuthFail);
   const Bytes rtcp = protect(out_, rtcpSenderReport(0x66666666, 1), true);
@@ -260,10 +260,10 @@ TEST(SrtpKeyingMaterialTest, SplitGivesMatchingPairsForBothRoles) {
     EXPECT_EQ(remote.back(), material.back());
 
     // What the client sends, the server reads, and back.
-    auto clientOut = makeSession(SrtpSession::Direction::kOutbound, profile, client->local);
-    auto serverIn = makeSession(SrtpSession::Direction::kInbound, profile, server->remote);
-    auto serverOut = makeSession(SrtpSession::Direction::kOutbound, profile, server->local);
-    auto clientIn = makeSession(SrtpSession::Direction::kInbound, profile, client->remote);
+    auto clientOut = makeSession(SrtpSession::Kind::kOutbound, profile, client->local);
+    auto serverIn = makeSession(SrtpSession::Kind::kInbound, profile, server->remote);
+    auto serverOut = makeSession(SrtpSession::Kind::kOutbound, profile, server->local);
+    auto clientIn = makeSession(SrtpSession::Kind::kInbound, profile, client->remote);
     const Bytes a = rtpPacket(1, 1, 64), b = rtpPacket(2, 1, 64);
     EXPECT_EQ(unprotect(serverIn, protect(clientOut, a, false), false).first, a);
     EXPECT_EQ(unprotect(clientIn, protect(serverOut, b, false), false).first, b);
@@ -277,15 +277,15 @@ TEST(SrtpKeyingMaterialTest, SplitGivesMatchingPairsForBothRoles) {
 
 TEST(SrtpSessionTest, WrongKeyLengthIsRefused) {
   const auto key = patternKey(SrtpProfile::kAesCm128HmacSha1_80, 1);  // 30 bytes
-  auto s = SrtpSession::create(SrtpSession::Direction::kInbound, SrtpProfile::kAeadAes128Gcm, key);
+  auto s = SrtpSession::create(SrtpSession::Kind::kInbound, SrtpProfile::kAeadAes128Gcm, key);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, "srtp_bad_key");
 }
 
 TEST(SrtpSessionTest, MovedSessionKeepsWorking) {
   const auto key = patternKey(SrtpProfile::kAeadAes128Gcm, 4);
-  auto out = makeSession(SrtpSession::Direction::kOutbound, SrtpProfile::kAeadAes128Gcm, key);
-  auto in = makeSession(SrtpSession::Direction::kInbound, SrtpProfile::kAeadAes128Gcm, key);
+  auto out = makeSession(SrtpSession::Kind::kOutbound, SrtpProfile::kAeadAes128Gcm, key);
+  auto in = makeSession(SrtpSession::Kind::kInbound, SrtpProfile::kAeadAes128Gcm, key);
   SrtpSession moved = std::move(in);
   const Bytes plain = rtpPacket(3, 3, 30);
   EXPECT_EQ(unprotect(moved, protect(out, plain, false), false).first, plain);
@@ -298,8 +298,8 @@ TEST(SrtpSessionTest, SessionsOnSeveralThreads) {
     threads.emplace_back([t, &failures] {
       const auto profile = t % 2 ? SrtpProfile::kAeadAes128Gcm : SrtpProfile::kAesCm128HmacSha1_80;
       const auto key = patternKey(profile, static_cast<uint8_t>(t));
-      auto out = SrtpSession::create(SrtpSession::Direction::kOutbound, profile, key);
-      auto in = SrtpSession::create(SrtpSession::Direction::kInbound, profile, key);
+      auto out = SrtpSession::create(SrtpSession::Kind::kOutbound, profile, key);
+      auto in = SrtpSession::create(SrtpSession::Kind::kInbound, profile, key);
       if (!out || !in) {
         ++failures[t];
         return;
@@ -389,10 +389,10 @@ TEST(SrtpKnownAnswerTest, Rfc3711B3MasterKeyProtectsAsSpecified) {
   expected.insert(expected.end(), mac, mac + 10);
 
   const SrtpMasterKey key(masterKey, masterSalt);
-  auto out = makeSession(SrtpSession::Direction::kOutbound, SrtpProfile::kAesCm128HmacSha1_80, key);
+  auto out = makeSession(SrtpSession::Kind::kOutbound, SrtpProfile::kAesCm128HmacSha1_80, key);
   EXPECT_EQ(protect(out, plain, false), expected);
 
-  auto in = makeSession(SrtpSession::Direction::kInbound, SrtpProfile::kAesCm128HmacSha1_80, key);
+  auto in = makeSession(SrtpSession::Kind::kInbound, SrtpProfile::kAesCm128HmacSha1_80, key);
   EXPECT_EQ(unprotect(in, expected, false).first, plain);
 }
 
