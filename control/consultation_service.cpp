@@ -26,10 +26,10 @@ ConsultationService::ConsultationService(net::Dispatcher& dispatcher, Store& sto
       tokens_(options.token_pepper),
       limiter_(options.rate_limit),
       events_(dispatcher),
-      window_timer_(dispatcher, [this] { checkWindows(); }) {}
+      windowTimer_(dispatcher, [this] { checkWindows(); }) {}
 
 ConsultationService::~ConsultationService() {
-  window_timer_.stop();
+  windowTimer_.stop();
 }
 
 Error ConsultationService::logUnavailable() const {
@@ -215,7 +215,7 @@ void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done
     r.subject = inv.subject;
     r.reason = "cancelled";
     records.push_back(std::move(r));
-    if (invite_revoked_hook_) invite_revoked_hook_(inv.id);
+    if (inviteRevokedHook_) inviteRevokedHook_(inv.id);
   }
   if (was_admitted) {
     AccessRecord r = record(AccessEvent::kConsultationEnded, *room);
@@ -304,7 +304,7 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   rec.subject = invite.subject;
   rec.reason = "revoked";
   records.push_back(std::move(rec));
-  if (invite_revoked_hook_) invite_revoked_hook_(invite.id);
+  if (inviteRevokedHook_) inviteRevokedHook_(invite.id);
   answerWhenDurable<Invite>(std::move(records), std::move(invite), std::move(done));
 }
 

@@ -92,7 +92,7 @@ class ConsultationService {
   // Called (on the control thread) for every invite that stops being live by revocation or by
   // its room's cancellation, so TURN can tear down the invite's allocations at once.
   void setInviteRevokedHook(std::function<void(const std::string& invite_id)> hook) {
-    invite_revoked_hook_ = std::move(hook);
+    inviteRevokedHook_ = std::move(hook);
   }
   RoomEventBus& events() { return events_; }
   const PolicyCounters& counters() const { return counters_; }
@@ -179,9 +179,9 @@ class ConsultationService {
   AuthRateLimiter limiter_;
   RoomEventBus events_;
   PolicyCounters counters_;
-  std::function<void(const std::string&)> invite_revoked_hook_;
+  std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;
-  net::Timer window_timer_;
+  net::Timer windowTimer_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // durable callbacks check it
 };
 

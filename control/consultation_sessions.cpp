@@ -344,7 +344,7 @@ Result<void> ConsultationService::start() {
     log::get("policy")->info("ended {} sessions left from before the restart", sessions->size());
   }
   checkWindows();
-  window_timer_.start(options_.window_tick, options_.window_tick);
+  windowTimer_.start(options_.window_tick, options_.window_tick);
   return {};
 }
 

@@ -53,7 +53,7 @@ void WorkerPool::ping() {
     // One ping in flight per worker: a blocked loop is not flooded, and the outstanding ping's
     // age measures how long it has been blocked.
     if (w.answered.load() != sent) continue;
-    w.sent_at_ns.store(nowNs());  // before `sent` moves, so health() never sees a stale time
+    w.sentAtNs.store(nowNs());  // before `sent` moves, so health() never sees a stale time
     if (!w.sent.compare_exchange_strong(sent, sent + 1)) continue;  // another thread pinged
     w.thread->dispatcher().post([&w, seq = sent + 1] { w.answered.store(seq); });
   }
@@ -66,7 +66,7 @@ WorkerPool::Health WorkerPool::health(std::chrono::milliseconds deadline) const 
     const Worker& w = *workers_[i];
     uint64_t answered = w.answered.load();
     if (answered == w.sent.load()) continue;
-    auto age = std::chrono::nanoseconds(now - w.sent_at_ns.load());
+    auto age = std::chrono::nanoseconds(now - w.sentAtNs.load());
     if (age > deadline) {
       h.ok = false;
       h.stuck.push_back(i);

@@ -50,9 +50,9 @@ class WorkerPool {
  private:
   struct Worker {
     std::unique_ptr<net::DispatcherThread> thread;
-    std::atomic<uint64_t> sent{0};       // sequence of the last ping posted
-    std::atomic<uint64_t> answered{0};   // sequence of the last ping answered
-    std::atomic<int64_t> sent_at_ns{0};  // steady-clock time the outstanding ping was posted
+    std::atomic<uint64_t> sent{0};      // sequence of the last ping posted
+    std::atomic<uint64_t> answered{0};  // sequence of the last ping answered
+    std::atomic<int64_t> sentAtNs{0};   // steady-clock time the outstanding ping was posted
   };
 
   std::vector<std::unique_ptr<Worker>> workers_;

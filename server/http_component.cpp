@@ -49,11 +49,11 @@ void HttpComponent::setRequestObserver(net::http::RequestObserver observer) {
 }
 
 void HttpComponent::setRoutesObserver(std::function<void(const net::http::RouteTable&)> observer) {
-  routes_observer_ = std::move(observer);
+  routesObserver_ = std::move(observer);
 }
 
 void HttpComponent::setCertificateObserver(std::function<void(const std::string&)> observer) {
-  cert_observer_ = std::move(observer);
+  certObserver_ = std::move(observer);
 }
 
 bool HttpComponent::ready(nlohmann::json* failing) const {
@@ -103,9 +103,9 @@ Result<void> HttpComponent::start() {
     if (!tls) return tls.error();
     tls_ = tls.value();
     opts.tls = tls_;
-    if (cert_observer_) cert_observer_(cfg.tls_cert);
+    if (certObserver_) certObserver_(cfg.tls_cert);
   }
-  if (routes_observer_) routes_observer_(*router_);
+  if (routesObserver_) routesObserver_(*router_);
   opts.limits.maxHeaderBytes = cfg.max_header_bytes;
   opts.limits.maxBodyBytes = cfg.max_body_bytes;
   opts.timeouts.header = std::chrono::milliseconds(cfg.header_timeout_ms);
@@ -114,15 +114,15 @@ Result<void> HttpComponent::start() {
   opts.onRequestDone = observer_;
   // The web client at /app/ (static files), everything else through the router.
   const std::string root = webRoot();
-  static_files_ = std::make_unique<StaticFiles>(root, "/app");
-  if (static_files_->root().empty()) {
+  staticFiles_ = std::make_unique<StaticFiles>(root, "/app");
+  if (staticFiles_->root().empty()) {
     MR_LOG_WARN(log::get("http"), "web client not found ({}): /app/ answers 404",
                 root.empty() ? "run scripts/build-web.sh or set web.root" : root);
   }
   net::http::Handler handler = [this](net::http::Request& req, net::http::Responder res) {
-    if (static_files_->handles(req.path)) {
+    if (staticFiles_->handles(req.path)) {
       req.routeName = "/app/";
-      res.send(static_files_->serve(req));
+      res.send(staticFiles_->serve(req));
       return;
     }
     router_->handle(req, std::move(res));
@@ -149,7 +149,7 @@ Result<void> HttpComponent::reload() {
   auto logger = log::get("http");
   if (r) {
     MR_LOG_INFO(logger, "TLS certificate reloaded from {}", app_.config().http.tls_cert);
-    if (cert_observer_) cert_observer_(app_.config().http.tls_cert);
+    if (certObserver_) certObserver_(app_.config().http.tls_cert);
   }
   return r;
 }

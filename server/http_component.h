@@ -54,11 +54,11 @@ class HttpComponent : public App::Component {
   App& app_;
   std::unique_ptr<net::http::RouteTable> router_;
   std::shared_ptr<net::TlsContext> tls_;
-  std::unique_ptr<StaticFiles> static_files_;  // before server_: its handler uses it
+  std::unique_ptr<StaticFiles> staticFiles_;  // before server_: its handler uses it
   std::unique_ptr<net::http::HttpServer> server_;
   net::http::RequestObserver observer_;
-  std::function<void(const net::http::RouteTable&)> routes_observer_;
-  std::function<void(const std::string&)> cert_observer_;
+  std::function<void(const net::http::RouteTable&)> routesObserver_;
+  std::function<void(const std::string&)> certObserver_;
   std::vector<std::pair<std::string, ReadinessCheck>> readiness_;
 };
 

@@ -11,7 +11,7 @@ namespace medrelay::control::api {
 using namespace rest;  // NOLINT
 
 RestApi::RestApi(net::http::RouteTable& router, Clock& clock, RestApiOptions options)
-    : clock_(clock), options_(std::move(options)), api_key_limiter_(options_.api_key_rate_limit) {
+    : clock_(clock), options_(std::move(options)), apiKeyLimiter_(options_.api_key_rate_limit) {
   add(router, "POST", "/v1/rooms", &RestApi::createRoom);
   add(router, "GET", "/v1/rooms", &RestApi::listRooms);
   add(router, "GET", "/v1/rooms/{id}", &RestApi::getRoom);
@@ -98,7 +98,7 @@ bool RestApi::authenticate(Call& call, bool allow_participant) {
   }
   const int64_t now_us = clock_.nowUs();
   const std::string& remote = call.req.remoteAddress;
-  if (auto verdict = api_key_limiter_.check(remote, now_us);
+  if (auto verdict = apiKeyLimiter_.check(remote, now_us);
       verdict != AuthRateLimiter::Verdict::kAllow) {
     // Only the first refusal after the address ran out is logged.
     refuseApiKey(call,
@@ -106,7 +106,7 @@ bool RestApi::authenticate(Call& call, bool allow_participant) {
                  verdict == AuthRateLimiter::Verdict::kRefuse);
     return false;
   }
-  api_key_limiter_.recordFailure(remote, now_us);
+  apiKeyLimiter_.recordFailure(remote, now_us);
   refuseApiKey(call,
                makeError("invalid_api_key", token ? "the API key is not valid"
                                                   : "an Authorization: Bearer API key is required"),

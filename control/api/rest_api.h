@@ -66,7 +66,7 @@ class RestApi {
 
   Clock& clock_;
   RestApiOptions options_;
-  AuthRateLimiter api_key_limiter_;
+  AuthRateLimiter apiKeyLimiter_;
   ConsultationService* service_ = nullptr;
   AccessLog* log_ = nullptr;
   std::map<uint64_t, net::http::SseStream> streams_;  // by event-bus subscription

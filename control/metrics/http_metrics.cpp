@@ -40,13 +40,13 @@ void HttpMetrics::declareRoutes(const RouteList& routes) {
     if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
       methods.push_back(method);
     }
-    by_name_[method + " " + path] = &series(method, path);
+    byName_[method + " " + path] = &series(method, path);
   }
   for (const auto& [path, methods] : methods_of) {
     std::string joined;
     for (const auto& m : methods) joined += (joined.empty() ? "" : "|") + m;
     if (methods.size() == 1) {
-      by_name_[path] = by_name_[methods.front() + " " + path];
+      byName_[path] = byName_[methods.front() + " " + path];
     } else {
       shared_[path] = joined;  // resolved on first use: most such routes have explicit names
     }
@@ -54,19 +54,19 @@ void HttpMetrics::declareRoutes(const RouteList& routes) {
 }
 
 void HttpMetrics::record(std::string_view route_name, int status, double seconds) {
-  auto it = by_name_.find(route_name);
-  if (it == by_name_.end()) {
+  auto it = byName_.find(route_name);
+  if (it == byName_.end()) {
     if (auto shared = shared_.find(route_name); shared != shared_.end()) {
-      it = by_name_.emplace(shared->first, &series(shared->second, shared->first)).first;
+      it = byName_.emplace(shared->first, &series(shared->second, shared->first)).first;
     }
   }
-  Series& s = it == by_name_.end() ? *other_ : *it->second;
+  Series& s = it == byName_.end() ? *other_ : *it->second;
   s.requests[statusClass(status)]->Increment();
   s.duration->Observe(seconds);
 }
 
 std::pair<std::string, std::string> HttpMetrics::labelsOf(std::string_view route_name) const {
-  if (auto it = by_name_.find(route_name); it != by_name_.end()) {
+  if (auto it = byName_.find(route_name); it != byName_.end()) {
     return {it->second->method, it->second->route};
   }
   if (auto it = shared_.find(route_name); it != shared_.end()) return {it->second, it->first};

@@ -54,7 +54,7 @@ class HttpMetrics {
   prometheus::Family<prometheus::Histogram>& duration_;  // medrelay_http_request_duration_seconds
   prometheus::Family<prometheus::Counter>& requests_;    // medrelay_http_requests_total
   std::vector<std::unique_ptr<Series>> series_;
-  std::map<std::string, Series*, std::less<>> by_name_;
+  std::map<std::string, Series*, std::less<>> byName_;
   std::map<std::string, std::string, std::less<>> shared_;  // bare template -> "PATCH|DELETE"
   Series* other_ = nullptr;
 };
