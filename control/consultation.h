@@ -62,7 +62,8 @@ struct Room {
   bool admitted() const { return admitted_us != 0; }
 };
 
-// A patient's consent to one more person in the consultation (guideline: 003:2347, 003:2781).
+// A patient's consent to one more person in the consultation: staff other than the doctor and
+// any third party beside the patient join only with it (docs/policy.md rule 2, docs/compliance.md).
 struct ConsentRecord {
   std::string given_by;  // opaque id of who consented (the patient or their proxy)
   int64_t given_at_us = 0;

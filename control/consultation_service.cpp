@@ -131,7 +131,8 @@ void ConsultationService::createRoom(const CreateRoomRequest& req, Done<Room> do
   room.created_us = now_us;
   if (auto r = store_.insertRoom(room); !r.ok()) return done(r.error());
 
-  // No names or titles in the log (guideline 003:3032): the window and mode only.
+  // No names or titles in the log, so no patient data accumulates there (docs/compliance.md): the
+  // window and mode only.
   AccessRecord rec = record(AccessEvent::kRoomCreated, room);
   rec.detail = {{"mode", toString(room.mode)},
                 {"scheduled_start", formatTime(room.scheduled_start_us)},

@@ -114,7 +114,7 @@ TEST_F(ConsultationServiceTest, AccessLogHoldsEveryChangeAndRefusal) {
                      "join_refused/already_connected", "consultation_started",
                      "participant_left/hangup", "room_cancelled", "invite_revoked/cancelled",
                      "invite_revoked/cancelled", "consultation_ended/cancelled"}));
-  // No names or titles anywhere in the log (guideline 003:3032).
+  // No names or titles anywhere in the log: no patient data accumulates there.
   const std::string raw = test::readFile(log_->dir() / listLogFiles(log_->dir()).back());
   EXPECT_EQ(raw.find("Dr. Sato"), std::string::npos);
   EXPECT_EQ(raw.find("second visit"), std::string::npos);
