@@ -219,8 +219,8 @@ int run(const Config& cfg) {
       s->peer->setMediaHandler([&, sp](const uint8_t* d, size_t len) {
         const uint64_t now = monotonicNs();
         const size_t h = rtpHeaderLength(d, len);
-        if (h >= len) return;
-        auto stamp = PayloadStamp::read(d + h, len - h);
+        if (h + kPayloadPrefix >= len) return;
+        auto stamp = PayloadStamp::read(d + h + kPayloadPrefix, len - h - kPayloadPrefix);
         if (!stamp || stamp->stream >= streams) return;
         ++sp->packets;
         sp->bytes += len;

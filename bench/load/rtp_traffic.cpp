@@ -49,7 +49,8 @@ TrafficSchedule::TrafficSchedule(const TrafficModel& model, uint64_t startNs, ui
       rtpSeq_(model.streams(), 0),
       frameCount_(model.participants, 0),
       pending_(model.participants, 0),
-      pendingSize_(model.participants, 0) {
+      pendingSize_(model.participants, 0),
+      pendingKey_(model.participants, 0) {
   const uint64_t frameNs = 1'000'000'000ULL / std::max<uint32_t>(1, model.fps);
   for (uint32_t p = 0; p < model.participants; ++p) {
     const uint64_t offset = (frameNs * p) / std::max<uint32_t>(1, model.participants);
@@ -62,14 +63,19 @@ void TrafficSchedule::emitFrame(const Event& e, ScheduledPacket* out, size_t max
   const uint32_t p = e.participant;
   const uint32_t stream = p * 2 + 1;
   const uint64_t frameNs = 1'000'000'000ULL / model_.fps;
+  bool start = false;
   if (pending_[p] == 0) {
+    start = true;
     const uint64_t frame = frameCount_[p]++;
     const auto keyEvery =
         static_cast<uint64_t>(std::max(1.0, model_.keyframeIntervalS * model_.fps));
     // Keyframe phases spread over the interval: real senders' keyframes are not synchronised, and
     // 24 publishers' keyframes in the same frame interval would be a burst no SFU ever sees.
     const uint64_t phase = p * keyEvery / std::max<uint32_t>(1, model_.participants);
-    const size_t bytes = videoFrameBytes(model_, (frame + phase) % keyEvery == 0);
+    const bool key = (frame + phase) % keyEvery == 0;
+    const size_t bytes = videoFrameBytes(model_, key);
+    // A sender's first frame is a keyframe too (marked; sized as the schedule's deltas).
+    pendingKey_[p] = key || frame == 0 ? 1 : 0;
     const size_t room = TrafficModel::kMaxVideoPacket - kRtpHeaderSize;
     pending_[p] = static_cast<uint32_t>(std::max<size_t>(1, (bytes + room - 1) / room));
     // Equal-sized packets, as packetizers split a frame.
@@ -83,9 +89,12 @@ void TrafficSchedule::emitFrame(const Event& e, ScheduledPacket* out, size_t max
     out[n++] = {stream,
                 static_cast<uint16_t>(pendingSize_[p]),
                 pending_[p] == 0,
+                start,
+                pendingKey_[p] != 0,
                 rtpTs,
                 static_cast<uint16_t>(seq),
                 seq};
+    start = false;
   }
   // A burst cut short by max continues immediately; otherwise the next frame.
   queue_.push({pending_[p] > 0 ? e.at : e.at + frameNs, p, true});
@@ -107,9 +116,14 @@ size_t TrafficSchedule::due(uint64_t nowNs, ScheduledPacket* out, size_t max) {
       const uint32_t stream = e.participant * 2;
       const auto rtpTs = static_cast<uint32_t>((e.at - startNs_) * 48 / 1'000'000);  // 48 kHz
       const uint64_t seq = rtpSeq_[stream]++;
-      out[n++] = {
-          stream, static_cast<uint16_t>(audioSize(rng_)), true, rtpTs, static_cast<uint16_t>(seq),
-          seq};
+      out[n++] = {stream,
+                  static_cast<uint16_t>(audioSize(rng_)),
+                  true,
+                  false,
+                  false,
+                  rtpTs,
+                  static_cast<uint16_t>(seq),
+                  seq};
       queue_.push({e.at + kAudioIntervalNs, e.participant, false});
     }
   }
@@ -124,8 +138,10 @@ void writeRtpPacket(uint8_t* buf, const ScheduledPacket& p, uint32_t ssrc, uint8
   buf[3] = static_cast<uint8_t>(p.rtpSequence);
   for (int i = 0; i < 4; ++i) buf[4 + i] = static_cast<uint8_t>(p.rtpTimestamp >> (24 - 8 * i));
   for (int i = 0; i < 4; ++i) buf[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
-  PayloadStamp{p.stream, p.sequence, sendNs}.write(buf + kRtpHeaderSize);
-  const size_t used = kRtpHeaderSize + PayloadStamp::kSize;
+  buf[kRtpHeaderSize] = p.frameStart ? 0x10 : 0x00;    // S bit, PID 0
+  buf[kRtpHeaderSize + 1] = p.keyframe ? 0x00 : 0x01;  // P bit: 0 = keyframe
+  PayloadStamp{p.stream, p.sequence, sendNs}.write(buf + kRtpHeaderSize + kPayloadPrefix);
+  const size_t used = kRtpHeaderSize + kPayloadPrefix + PayloadStamp::kSize;
   if (p.size > used) std::memset(buf + used, 0xA5, p.size - used);
 }
 

@@ -38,6 +38,8 @@ struct ScheduledPacket {
   uint32_t stream = 0;
   uint16_t size = 0;  // UDP payload bytes (RTP header included)
   bool marker = false;
+  bool frameStart = false;  // video: first packet of a frame
+  bool keyframe = false;    // video: the frame is a keyframe
   uint32_t rtpTimestamp = 0;
   uint16_t rtpSequence = 0;  // low 16 bits of sequence
   uint64_t sequence = 0;     // per-stream packet count, carried in the PayloadStamp
@@ -72,12 +74,18 @@ class TrafficSchedule {
   std::vector<uint32_t> pending_;     // video packets of the current frame not yet emitted (bursts
                                       // larger than max continue on the next call)
   std::vector<uint32_t> pendingSize_;
+  std::vector<uint8_t> pendingKey_;
 };
 
-// Writes an RTP header (RFC 3550 §5.1, version 2, no CSRC), the PayloadStamp and filler into
-// buf (size bytes, at least TrafficModel::kMinPacket).
+// Writes an RTP header (RFC 3550 §5.1, version 2, no CSRC), kPayloadPrefix bytes, the
+// PayloadStamp and filler into buf (size bytes, at least TrafficModel::kMinPacket).
 void writeRtpPacket(uint8_t* buf, const ScheduledPacket& p, uint32_t ssrc, uint8_t payloadType,
                     uint64_t sendNs);
 constexpr size_t kRtpHeaderSize = 12;
+// Every payload starts like VP8 (RFC 7741): a one-byte payload descriptor (S bit on a frame's
+// first packet, partition 0, §4.2) and the first byte of the VP8 payload header (P bit clear on
+// keyframes, §4.3), so an SFU that starts new consumers at a keyframe sees real frame starts.
+// Audio payloads carry the same two bytes. The PayloadStamp follows.
+inline constexpr size_t kPayloadPrefix = 2;
 
 }  // namespace medrelay::bench

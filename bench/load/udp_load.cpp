@@ -114,9 +114,10 @@ void receiver(const UdpLoadOptions& o, const std::vector<int>& fds, UdpLoadResul
         for (int i = 0; i < n; ++i) {
           const size_t len = msgs[static_cast<size_t>(i)].msg_len;
           r.receivedBytes += len;
-          if (len < kRtpHeaderSize) continue;
+          if (len < kRtpHeaderSize + kPayloadPrefix) continue;
           const auto stamp = PayloadStamp::read(
-              bufs[static_cast<size_t>(i)].data() + kRtpHeaderSize, len - kRtpHeaderSize);
+              bufs[static_cast<size_t>(i)].data() + kRtpHeaderSize + kPayloadPrefix,
+              len - kRtpHeaderSize - kPayloadPrefix);
           if (stamp && t >= stamp->sendNs) r.latency.add(t - stamp->sendNs);
         }
         r.received += static_cast<uint64_t>(n);
