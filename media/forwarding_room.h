@@ -3,8 +3,11 @@
 // Producers, subscribe sessions bring Consumers bound to one publisher's producers. An RTP packet
 // is decrypted once, then copied, rewritten (SSRC, payload type, sequence, timestamp, extension
 // ids) and encrypted per consumer. RTCP: PLI/FIR from consumers go to the producer (throttled),
-// NACKs are answered from the consumer's RtxBuffer, SRs are rewritten per consumer; towards
-// publishers the room sends RR + REMB once a second and NACKs gaps at once. All on one thread.
+// NACKs are answered from the consumer's RtxBuffer (once per packet per round trip), SRs are
+// rewritten per consumer; towards publishers the room sends transport-wide congestion feedback
+// every 50 ms, receiver reports once a second (REMB only without transport-cc) and NACKs from
+// each video producer's NackGenerator. New video consumers start at a keyframe. All on one
+// thread (docs/media.md "Congestion control", "Loss repair", "Keyframes").
 #include <string>
 #include <vector>
 
