@@ -72,8 +72,7 @@ class FanOut {
     clientDtls_ = std::move(clientDtls).value();
     WorkerTransport::Config tc;
     tc.udp.push_back(*net::SocketAddress::fromIp("127.0.0.1", 0));
-    auto router = Router::create(relayLoop_, tc, cert.value(), metrics_,
-                                 [](const std::string&, const std::string&) {});
+    auto router = Router::create(relayLoop_, tc, cert.value(), metrics_, nullptr, {});
     if (!router.ok()) return "Router::create: " + router.error().message;
     router_ = std::move(router).value();
     port_ = router_->transport().udpSocket(0).localAddress().port();

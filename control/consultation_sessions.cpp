@@ -158,6 +158,7 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
   s.remote = grant.remote;
   s.started_us = now_us;
   Records records;
+  std::vector<std::string> taken_over;
   if (!takeover.empty()) {
     auto old = store_.session(takeover);
     if (!old.ok()) return done(old.error());
@@ -166,12 +167,25 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
       if (terminator_ != nullptr) terminator_->endSession(takeover, "takeover");
       records.push_back(record(AccessEvent::kParticipantLeft, **old, "takeover"));
     }
+    taken_over.push_back(takeover);
+    // The device that went silent took its subscriptions with it: they end with its publish
+    // session instead of lingering until their consent expires.
+    for (const Session& o : *before) {
+      if (o.id == takeover || !o.stale) continue;
+      if (auto r = store_.removeSession(o.id); !r.ok()) continue;
+      if (terminator_ != nullptr) terminator_->endSession(o.id, "takeover");
+      records.push_back(record(AccessEvent::kParticipantLeft, o, "takeover"));
+      taken_over.push_back(o.id);
+    }
   } else if (auto r = store_.insertSession(s); !r.ok()) {
     return done(r.error());
   }
   records.push_back(record(AccessEvent::kParticipantJoined, s, ""));
-  const bool first = std::none_of(before->begin(), before->end(),
-                                  [&](const Session& o) { return o.id != takeover; });
+  // A takeover is announced as a join: the others saw the old device's peer-lost.
+  const bool first =
+      !takeover.empty() || std::all_of(before->begin(), before->end(), [&](const Session& o) {
+        return std::find(taken_over.begin(), taken_over.end(), o.id) != taken_over.end();
+      });
   if (first) {
     events_.publish(RoomEvent{
         RoomEventType::kJoined, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
@@ -234,10 +248,12 @@ Result<void> ConsultationService::markStale(const std::string& session_id, bool 
   if (!s->has_value()) return makeError("session_not_found", "no such live session");
   if ((*s)->stale == stale) return {};
   if (auto r = store_.setSessionStale(session_id, stale); !r.ok()) return r;
-  if (stale) {
-    const Session& x = **s;
-    events_.publish(RoomEvent{RoomEventType::kPeerLost, x.room_id, x.invite_id, x.role, x.subject,
-                              x.id, "consent-stale", now()});
+  // The others see the participant's sending side: a silent subscription says nothing to them.
+  const Session& x = **s;
+  if (x.direction == SessionKind::kPublish) {
+    events_.publish(RoomEvent{stale ? RoomEventType::kPeerLost : RoomEventType::kPeerRestored,
+                              x.room_id, x.invite_id, x.role, x.subject, x.id,
+                              stale ? "silent" : "", now()});
   }
   return {};
 }

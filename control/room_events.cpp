@@ -8,8 +8,9 @@
 namespace medrelay::control {
 
 std::string_view toString(RoomEventType type) {
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "joined", "published", "admitted", "left", "peer-lost", "cancelled", "ended"};
+  static constexpr std::array<std::string_view, 8> kNames = {"joined", "published",    "admitted",
+                                                             "left",   "peer-lost",    "cancelled",
+                                                             "ended",  "peer-restored"};
   return kNames[static_cast<size_t>(type)];
 }
 

@@ -19,13 +19,14 @@ class Dispatcher;
 namespace medrelay::control {
 
 enum class RoomEventType : uint8_t {
-  kJoined,     // an invite's first live session started
-  kPublished,  // a publish session started
-  kAdmitted,   // the patient was admitted: the consultation started
-  kLeft,       // an invite's last live session ended (with reason)
-  kPeerLost,   // the media plane lost consent freshness on a session
-  kCancelled,  // the room was cancelled
-  kEnded,      // the room ended (window closed or consultation ended)
+  kJoined,        // an invite's first live session started
+  kPublished,     // a publish session started
+  kAdmitted,      // the patient was admitted: the consultation started
+  kLeft,          // an invite's last live session ended (with reason)
+  kPeerLost,      // a publish session went silent (stale: it may be taken over)
+  kCancelled,     // the room was cancelled
+  kEnded,         // the room ended (window closed or consultation ended)
+  kPeerRestored,  // a stale publish session is receiving again
 };
 std::string_view toString(RoomEventType type);
 

@@ -23,8 +23,11 @@ class ForwardingRoom {
   class Callbacks {
    public:
     virtual ~Callbacks() = default;
-    // The session's transport is gone (consent lost, DTLS failed); the owner removes it later.
-    virtual void onSessionFailed(ParticipantSession& session, std::string_view reason) = 0;
+    // DTLS-SRTP keys are in place on the session's transport.
+    virtual void onSessionConnected(ParticipantSession& session) = 0;
+    // The session's transport is gone (ICE or DTLS failed, consent lost, close_notify); the owner
+    // removes it later.
+    virtual void onSessionFailed(ParticipantSession& session, SessionEndReason reason) = 0;
   };
   static constexpr uint64_t kKeyframeThrottleMs = 300;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
@@ -47,7 +50,11 @@ class ForwardingRoom {
   void onRtp(ParticipantSession& from, uint8_t* data, size_t len);
   void onRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void onConnected(ParticipantSession& session);
-  void onFailed(ParticipantSession& session, std::string_view reason) {
+  void onTransportConnected(ParticipantSession& session) {
+    onConnected(session);
+    callbacks_.onSessionConnected(session);
+  }
+  void onFailed(ParticipantSession& session, SessionEndReason reason) {
     callbacks_.onSessionFailed(session, reason);
   }
 

@@ -117,7 +117,7 @@ Consumer* ParticipantSession::findConsumer(uint32_t ssrc) {
 }
 
 void ParticipantSession::onTransportConnected() {
-  room_.onConnected(*this);
+  room_.onTransportConnected(*this);
 }
 
 void ParticipantSession::onTransportRtp(uint8_t* data, size_t len) {
@@ -132,10 +132,10 @@ void ParticipantSession::onTransportRtcp(uint8_t* data, size_t len) {
   room_.onRtcp(*this, data, len);
 }
 
-void ParticipantSession::onTransportFailed(std::string_view reason) {
+void ParticipantSession::onTransportFailed(SessionEndReason reason) {
   if (ended_) return;
   ended_ = true;
-  endReason_ = std::string(reason);
+  endReason_ = reason;
   room_.onFailed(*this, reason);
 }
 

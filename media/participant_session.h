@@ -124,7 +124,9 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   std::vector<std::unique_ptr<Producer>>& producers() { return producers_; }
   std::vector<std::unique_ptr<Consumer>>& consumers() { return consumers_; }
   bool ended() const { return ended_; }
-  const std::string& endReason() const { return endReason_; }
+  SessionEndReason endReason() const { return endReason_; }
+  // Liveness as last reported to the SessionObserver (Router::checkLiveness).
+  bool reportedStale = false;
 
   // Transport-wide congestion control feedback towards this publisher, when its offer and our
   // answer negotiated both the transport-wide-cc header extension and rtcp-fb transport-cc
@@ -144,7 +146,7 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   void onTransportConnected() override;
   void onTransportRtp(uint8_t* data, size_t len) override;
   void onTransportRtcp(uint8_t* data, size_t len) override;
-  void onTransportFailed(std::string_view reason) override;
+  void onTransportFailed(SessionEndReason reason) override;
 
  private:
   WorkerContext& ctx_;
@@ -157,7 +159,7 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   uint8_t transportCcExtId_ = 0;
   bool remb_ = false;
   bool ended_ = false;
-  std::string endReason_;
+  SessionEndReason endReason_ = SessionEndReason::kCount;
 };
 
 }  // namespace medrelay::media

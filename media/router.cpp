@@ -1,18 +1,37 @@
 #include "media/router.h"
 
+#include <algorithm>
+
 #include "common/logging.h"
 
 namespace medrelay::media {
 
-Router::Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics, EndedFn ended)
-    : dispatcher_(dispatcher), metrics_(metrics), ended_(std::move(ended)) {}
+std::string_view toString(SessionEndReason reason) {
+  switch (reason) {
+    case SessionEndReason::kIceFailed:
+      return "ice-failed";
+    case SessionEndReason::kDtlsFailed:
+      return "dtls-failed";
+    case SessionEndReason::kConsentTimeout:
+      return "consent-timeout";
+    case SessionEndReason::kDtlsClosed:
+      return "dtls-closed";
+    case SessionEndReason::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+Router::Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics,
+               SessionObserver* observer, Options options)
+    : dispatcher_(dispatcher), metrics_(metrics), observer_(observer), options_(options) {}
 
 Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
                                                const WorkerTransport::Config& transport,
                                                std::shared_ptr<const DtlsCertificate> cert,
                                                metrics::MediaWorkerMetrics& metrics,
-                                               EndedFn ended) {
-  std::unique_ptr<Router> r(new Router(dispatcher, metrics, std::move(ended)));
+                                               SessionObserver* observer, Options options) {
+  std::unique_ptr<Router> r(new Router(dispatcher, metrics, observer, options));
   auto t = WorkerTransport::create(dispatcher, transport);
   if (!t.ok()) return t.error();
   r->transport_ = std::move(t).value();
@@ -25,6 +44,8 @@ Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
     for (auto& [id, room] : self->rooms_) room->tick();
   });
   r->tick_->start(std::chrono::milliseconds(1000), std::chrono::milliseconds(1000));
+  r->liveness_ = std::make_unique<net::Timer>(dispatcher, [self] { self->checkLiveness(); });
+  r->liveness_->start(options.livenessInterval, options.livenessInterval);
   return r;
 }
 
@@ -36,6 +57,8 @@ Router::~Router() {
 
 Result<void> Router::createSession(SessionSpec spec) {
   if (sessions_.count(spec.sessionId)) return makeError("conflict", "session exists");
+  spec.transport.connectTimeout = options_.connectTimeout;
+  spec.transport.ice.consentTimeout = options_.consentTimeout;
   auto& room = rooms_[spec.roomId];
   if (!room) room = std::make_unique<ForwardingRoom>(spec.roomId, *ctx_, *this);
   const std::string id = spec.sessionId;
@@ -77,16 +100,40 @@ void Router::setForwardingRules(const std::string& roomId, ForwardingRules rules
   if (it != rooms_.end()) it->second->setForwardingRules(std::move(rules));
 }
 
-void Router::onSessionFailed(ParticipantSession& session, std::string_view reason) {
+std::optional<uint64_t> Router::silenceMs(const std::string& sessionId) {
+  ParticipantSession* s = session(sessionId);
+  if (s == nullptr) return std::nullopt;
+  const uint64_t now = dispatcher_.nowMs();
+  const uint64_t last = s->transport().lastActivityMs();
+  return now > last ? now - last : 0;
+}
+
+void Router::checkLiveness() {
+  if (observer_ == nullptr) return;
+  const uint64_t now = dispatcher_.nowMs();
+  const auto staleAfter = static_cast<uint64_t>(options_.staleAfter.count());
+  for (auto& [id, s] : sessions_) {
+    if (s->ended()) continue;
+    const bool stale = now - std::min(now, s->transport().lastActivityMs()) >= staleAfter;
+    if (stale == s->reportedStale) continue;
+    s->reportedStale = stale;
+    observer_->onSessionStale(id, stale);
+  }
+}
+
+void Router::onSessionConnected(ParticipantSession& session) {
+  if (observer_ != nullptr) observer_->onSessionConnected(session.id());
+}
+
+void Router::onSessionFailed(ParticipantSession& session, SessionEndReason reason) {
   // Called from inside the transport, which is still on the stack: destroy on a later loop
   // iteration.
   const std::string id = session.id();
-  const std::string why(reason);
   std::weak_ptr<char> alive = alive_;
-  dispatcher_.post([this, alive, id, why] {
+  dispatcher_.post([this, alive, id, reason] {
     if (alive.expired() || !sessions_.count(id)) return;
     destroySession(id);
-    if (ended_) ended_(id, why);
+    if (observer_ != nullptr) observer_->onSessionEnded(id, reason);
   });
 }
 

@@ -158,6 +158,9 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
                                  offer = std::move(offer).value(), digest = sha256Hex(*token),
                                  roomId](Result<control::JoinGrant> grant) mutable {
     if (alive.expired() || !started_) return;
+    if (!grant.ok() && grant.error().code == "already_connected") {
+      return answerAlreadyConnected(grant.error(), roomId, digest, std::move(responder));
+    }
     if (!grant.ok()) return responder.send(policyError(grant.error()));
     const size_t w = workerFor(roomId);
     const auto& cfg = options_;
@@ -209,7 +212,8 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
     }
     watchRoom(roomId);
 
-    SessionRecord record{roomId, w, digest, newEtag(), neg.remoteIceUfrag, neg.remoteIcePwd};
+    SessionRecord record{roomId,          w, spec.publish, digest, newEtag(), neg.remoteIceUfrag,
+                         neg.remoteIcePwd};
     auto shared = std::make_shared<SessionSpec>(std::move(spec));
     pool_.postTo(w, [this, alive, w, shared, rules = std::move(rules), responder, record, links,
                      grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
@@ -236,6 +240,10 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
             pool_.postTo(w, [this, w, id] {
               if (workers_[w].router) workers_[w].router->closeSession(id);
             });
+            if (s.error().code == "already_connected") {
+              return answerAlreadyConnected(s.error(), record.roomId, record.tokenDigest,
+                                            std::move(responder));
+            }
             return responder.send(policyError(s.error()));
           }
           Response r = Response::text(201, sdpText, "application/sdp");
@@ -245,6 +253,54 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
           responder.send(std::move(r));
         });
       });
+    });
+  });
+}
+
+// RFC 9110 §10.2.3 Retry-After in whole seconds; the body's retry_after_ms and stale_at say it
+// to the millisecond (docs/api.md "Rejoining").
+void WhipEndpoint::answerAlreadyConnected(const Error& error, const std::string& roomId,
+                                          const std::string& digest, Responder responder) {
+  std::string sessionId;
+  size_t w = 0;
+  for (const auto& [id, rec] : sessions_) {
+    if (rec.publish && rec.roomId == roomId && rec.tokenDigest == digest) {
+      sessionId = id;
+      w = rec.worker;
+    }
+  }
+  std::weak_ptr<char> alive = alive_;
+  auto answer = [this, alive, error, responder](std::optional<uint64_t> silence,
+                                                uint64_t staleAfter) mutable {
+    if (alive.expired()) return;
+    // Stale once silent for staleAfter; the report reaches the control plane within one
+    // liveness check after that.
+    const uint64_t liveness = 250;
+    uint64_t wait = staleAfter + liveness;
+    if (silence) wait = (*silence >= staleAfter ? 0 : staleAfter - *silence) + liveness;
+    nlohmann::json body = control::errorBody(error);
+    body["retry_after_ms"] = wait;
+    const auto staleAt = std::chrono::system_clock::now() + std::chrono::milliseconds(wait);
+    body["stale_at"] = control::formatTime(
+        std::chrono::duration_cast<std::chrono::microseconds>(staleAt.time_since_epoch()).count());
+    Response r = Response::json(control::policyStatus(error.code), body);
+    r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
+    responder.send(std::move(r));
+  };
+  if (sessionId.empty() || !workers_.at(w).router) {
+    // The live session is not one this endpoint set up (a restart raced the join): the most it
+    // can take to go stale.
+    return answer(std::nullopt, options_.router.staleAfter.count());
+  }
+  pool_.postTo(w, [this, alive, w, sessionId, answer = std::move(answer)]() mutable {
+    std::optional<uint64_t> silence;
+    uint64_t staleAfter = options_.router.staleAfter.count();
+    if (workers_[w].router) {
+      silence = workers_[w].router->silenceMs(sessionId);
+      staleAfter = workers_[w].router->options().staleAfter.count();
+    }
+    control_.post([answer = std::move(answer), silence, staleAfter]() mutable {
+      answer(silence, staleAfter);
     });
   });
 }

@@ -56,8 +56,11 @@ MEDRELAY_METRICS_LABEL_SET(DropReason, "reason", MEDRELAY_METRICS_DROP_REASONS);
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(SrtpError, "reason", MEDRELAY_METRICS_SRTP_ERRORS);
 
+// timeout: consent lost on the selected pair (RFC 7675 §5.1); no_nomination: a session's peer
+// never nominated a pair within the connect timeout.
 #define MEDRELAY_METRICS_ICE_FAILURES(X) \
   X(kTimeout, "timeout")                 \
+  X(kNoNomination, "no_nomination")      \
   X(kAuth, "auth")                       \
   X(kRoleConflict, "role_conflict")      \
   X(kOther, "other")
