@@ -100,21 +100,35 @@ void Router::setForwardingRules(const std::string& roomId, ForwardingRules rules
   if (it != rooms_.end()) it->second->setForwardingRules(std::move(rules));
 }
 
-std::optional<uint64_t> Router::silenceMs(const std::string& sessionId) {
+uint64_t Router::untilStale(ParticipantSession& s, uint64_t now) const {
+  const WebRtcTransport& t = s.transport();
+  auto left = [now](uint64_t since, std::chrono::milliseconds limit) -> uint64_t {
+    const auto end = since + static_cast<uint64_t>(limit.count());
+    return end > now ? end - now : 0;
+  };
+  // Silence: nothing authenticated at all.
+  uint64_t wait = left(t.lastActivityMs(), options_.staleAfter);
+  // Consent: media may still flow, but the peer stopped confirming the path (RFC 7675 §5.1):
+  // after two of its check intervals the session is stale, well before consent expires.
+  if (t.connected()) {
+    const auto consentStale = options_.consentTimeout * 2 / 5;
+    wait = std::min(wait, left(std::max(t.startedMs(), t.ice().lastCheckMs()), consentStale));
+  }
+  return wait;
+}
+
+std::optional<uint64_t> Router::msUntilStale(const std::string& sessionId) {
   ParticipantSession* s = session(sessionId);
   if (s == nullptr) return std::nullopt;
-  const uint64_t now = dispatcher_.nowMs();
-  const uint64_t last = s->transport().lastActivityMs();
-  return now > last ? now - last : 0;
+  return untilStale(*s, dispatcher_.nowMs());
 }
 
 void Router::checkLiveness() {
   if (observer_ == nullptr) return;
   const uint64_t now = dispatcher_.nowMs();
-  const auto staleAfter = static_cast<uint64_t>(options_.staleAfter.count());
   for (auto& [id, s] : sessions_) {
     if (s->ended()) continue;
-    const bool stale = now - std::min(now, s->transport().lastActivityMs()) >= staleAfter;
+    const bool stale = untilStale(*s, now) == 0;
     if (stale == s->reportedStale) continue;
     s->reportedStale = stale;
     observer_->onSessionStale(id, stale);

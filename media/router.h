@@ -16,10 +16,11 @@ namespace medrelay::media {
 class Router final : public ForwardingRoom::Callbacks {
  public:
   struct Options {
-    // A session from which nothing authenticated arrived for this long is stale
-    // (docs/media.md "Session liveness"): a live browser sends audio every 20 ms, RTCP every
-    // second and ICE checks every few seconds, so 2 s of silence means the peer is gone or cut
-    // off.
+    // A session is stale (docs/media.md "Session liveness") when nothing authenticated arrived
+    // for staleAfter — a live browser sends audio every 20 ms, RTCP every second and ICE checks
+    // every few seconds, so 2 s of silence means the peer is gone or cut off — or, once
+    // connected, when no consent check arrived for 2/5 of consentTimeout (12 s: two RFC 7675
+    // §5.1 check intervals of 5 s and their jitter).
     std::chrono::milliseconds staleAfter{2000};
     // How often liveness is checked.
     std::chrono::milliseconds livenessInterval{250};
@@ -46,9 +47,9 @@ class Router final : public ForwardingRoom::Callbacks {
                                                          std::string_view remotePassword);
   // Replaces a room's forwarding rules (no-op for a room without sessions).
   void setForwardingRules(const std::string& roomId, ForwardingRules rules);
-  // How long nothing authenticated has arrived from a session (since it started if nothing has;
+  // How long until a session counts as stale if nothing more arrives (0: it is stale now;
   // nullopt: no such session).
-  std::optional<uint64_t> silenceMs(const std::string& sessionId);
+  std::optional<uint64_t> msUntilStale(const std::string& sessionId);
   const Options& options() const { return options_; }
 
   WorkerTransport& transport() { return *transport_; }
@@ -67,6 +68,7 @@ class Router final : public ForwardingRoom::Callbacks {
   void destroySession(const std::string& id);
   // Reports sessions that went stale or fresh since the last check.
   void checkLiveness();
+  uint64_t untilStale(ParticipantSession& session, uint64_t nowMs) const;
 
   net::Dispatcher& dispatcher_;
   metrics::MediaWorkerMetrics& metrics_;

@@ -74,6 +74,7 @@ class WebRtcTransport final : public MediaSession,
   // When the peer last sent something authenticated: a successful ICE check, a DTLS record from
   // a validated tuple, or an SRTP/SRTCP packet that passed authentication; before any, when
   // start() ran (loop ms).
+  uint64_t startedMs() const { return startedMs_; }
   uint64_t lastActivityMs() const {
     return std::max({startedMs_, lastPacketMs_, ice_.lastCheckMs()});
   }

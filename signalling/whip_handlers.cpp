@@ -270,14 +270,11 @@ void WhipEndpoint::answerAlreadyConnected(const Error& error, const std::string&
     }
   }
   std::weak_ptr<char> alive = alive_;
-  auto answer = [this, alive, error, responder](std::optional<uint64_t> silence,
-                                                uint64_t staleAfter) mutable {
+  // The stale report reaches the control plane within one liveness check of the moment.
+  const auto margin = static_cast<uint64_t>(options_.router.livenessInterval.count());
+  auto answer = [this, alive, error, responder, margin](uint64_t untilStale) mutable {
     if (alive.expired()) return;
-    // Stale once silent for staleAfter; the report reaches the control plane within one
-    // liveness check after that.
-    const uint64_t liveness = 250;
-    uint64_t wait = staleAfter + liveness;
-    if (silence) wait = (*silence >= staleAfter ? 0 : staleAfter - *silence) + liveness;
+    const uint64_t wait = untilStale + margin;
     nlohmann::json body = control::errorBody(error);
     body["retry_after_ms"] = wait;
     const auto staleAt = std::chrono::system_clock::now() + std::chrono::milliseconds(wait);
@@ -287,20 +284,17 @@ void WhipEndpoint::answerAlreadyConnected(const Error& error, const std::string&
     r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     responder.send(std::move(r));
   };
+  const auto longest = static_cast<uint64_t>(options_.router.staleAfter.count());
   if (sessionId.empty() || !workers_.at(w).router) {
-    // The live session is not one this endpoint set up (a restart raced the join): the most it
-    // can take to go stale.
-    return answer(std::nullopt, options_.router.staleAfter.count());
+    // The live session is not one this endpoint set up (a restart raced the join): the longest
+    // it can take to go silent-stale.
+    return answer(longest);
   }
-  pool_.postTo(w, [this, alive, w, sessionId, answer = std::move(answer)]() mutable {
-    std::optional<uint64_t> silence;
-    uint64_t staleAfter = options_.router.staleAfter.count();
-    if (workers_[w].router) {
-      silence = workers_[w].router->silenceMs(sessionId);
-      staleAfter = workers_[w].router->options().staleAfter.count();
-    }
-    control_.post([answer = std::move(answer), silence, staleAfter]() mutable {
-      answer(silence, staleAfter);
+  pool_.postTo(w, [this, alive, w, sessionId, longest, answer = std::move(answer)]() mutable {
+    std::optional<uint64_t> left;
+    if (workers_[w].router) left = workers_[w].router->msUntilStale(sessionId);
+    control_.post([answer = std::move(answer), left, longest]() mutable {
+      answer(left.value_or(longest));
     });
   });
 }
