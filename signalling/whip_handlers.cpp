@@ -293,9 +293,8 @@ void WhipEndpoint::answerAlreadyConnected(const Error& error, const std::string&
   pool_.postTo(w, [this, alive, w, sessionId, longest, answer = std::move(answer)]() mutable {
     std::optional<uint64_t> left;
     if (workers_[w].router) left = workers_[w].router->msUntilStale(sessionId);
-    control_.post([answer = std::move(answer), left, longest]() mutable {
-      answer(left.value_or(longest));
-    });
+    control_.post(
+        [answer = std::move(answer), left, longest]() mutable { answer(left.value_or(longest)); });
   });
 }
 
