@@ -42,6 +42,7 @@ Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
   Router* self = r.get();
   r->tick_ = std::make_unique<net::Timer>(dispatcher, [self] {
     for (auto& [id, room] : self->rooms_) room->tick();
+    self->mirrorTransportCounters();
   });
   r->tick_->start(std::chrono::milliseconds(1000), std::chrono::milliseconds(1000));
   r->liveness_ = std::make_unique<net::Timer>(dispatcher, [self] { self->checkLiveness(); });
@@ -133,6 +134,47 @@ void Router::checkLiveness() {
     s->reportedStale = stale;
     observer_->onSessionStale(id, stale);
   }
+}
+
+void Router::mirrorTransportCounters() {
+  using metrics::TransportDrop;
+  using Drop = WorkerTransport::Drop;
+  auto& out = metrics_.transport_dropped;
+  const auto& demux = transport_->counters();
+  out[TransportDrop::kBadStun].set(demux.dropped(Drop::kBadStun));
+  out[TransportDrop::kIceRejected].set(demux.dropped(Drop::kIceRejected));
+  out[TransportDrop::kNotStun].set(demux.dropped(Drop::kNotStun));
+  out[TransportDrop::kShortPacket].set(demux.dropped(Drop::kShortPacket));
+  out[TransportDrop::kUnknownKind].set(demux.dropped(Drop::kUnknownKind));
+  out[TransportDrop::kUnknownTuple].set(demux.dropped(Drop::kUnknownTuple));
+  out[TransportDrop::kUnknownUfrag].set(demux.dropped(Drop::kUnknownUfrag));
+  out[TransportDrop::kNoTransport].set(demux.sendNoTransport);
+  net::UdpSocket::Counters udp;
+  for (size_t i = 0; i < transport_->udpSocketCount(); ++i) {
+    const auto& c = transport_->udpSocket(i).counters();
+    udp.sendDropWouldBlock += c.sendDropWouldBlock;
+    udp.sendDropError += c.sendDropError;
+    udp.sendDropInvalid += c.sendDropInvalid;
+    udp.recvErrors += c.recvErrors;
+    udp.recvTruncated += c.recvTruncated;
+  }
+  out[TransportDrop::kUdpSendWouldBlock].set(udp.sendDropWouldBlock);
+  out[TransportDrop::kUdpSendError].set(udp.sendDropError);
+  out[TransportDrop::kUdpSendInvalid].set(udp.sendDropInvalid);
+  out[TransportDrop::kUdpRecvError].set(udp.recvErrors);
+  out[TransportDrop::kUdpRecvTruncated].set(udp.recvTruncated);
+  net::StreamListener::Counters tcp;
+  for (size_t i = 0; i < transport_->tcpListenerCount(); ++i) {
+    const auto& c = transport_->tcpListener(i).counters();
+    tcp.sendDropQueueFull += c.sendDropQueueFull;
+    tcp.sendDropNoConnection += c.sendDropNoConnection;
+    tcp.sendDropTooLarge += c.sendDropTooLarge;
+    tcp.closedBadFrame += c.closedBadFrame + c.closedOversize;
+  }
+  out[TransportDrop::kTcpQueueFull].set(tcp.sendDropQueueFull);
+  out[TransportDrop::kTcpNoConnection].set(tcp.sendDropNoConnection);
+  out[TransportDrop::kTcpTooLarge].set(tcp.sendDropTooLarge);
+  out[TransportDrop::kTcpBadFrame].set(tcp.closedBadFrame);
 }
 
 void Router::onSessionConnected(ParticipantSession& session) {

@@ -69,6 +69,8 @@ class Router final : public ForwardingRoom::Callbacks {
   // Reports sessions that went stale or fresh since the last check.
   void checkLiveness();
   uint64_t untilStale(ParticipantSession& session, uint64_t nowMs) const;
+  // Copies the demux's, sockets' and listeners' drop counters into metrics_ (once a second).
+  void mirrorTransportCounters();
 
   net::Dispatcher& dispatcher_;
   metrics::MediaWorkerMetrics& metrics_;
