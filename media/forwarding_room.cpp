@@ -121,7 +121,7 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
   consumer.allowed = allowed;
   if (producer && allowed && (becameAllowed || !consumer.started) &&
       consumer.kind == sdp::MediaKind::kVideo && subscriber.transport().connected()) {
-    requestKeyframe(*producer, false);
+    requestKeyframe(*producer);
   }
 }
 
@@ -129,11 +129,11 @@ void ForwardingRoom::onConnected(ParticipantSession& session) {
   // A consumer starts: ask its producer for a keyframe so the first frame decodes at once.
   for (auto& c : session.consumers()) {
     if (c->producer && c->allowed && c->kind == sdp::MediaKind::kVideo) {
-      requestKeyframe(*c->producer, false);
+      requestKeyframe(*c->producer);
     }
   }
   for (auto& p : session.producers()) {
-    if (p->kind == sdp::MediaKind::kVideo && !p->consumers.empty()) requestKeyframe(*p, false);
+    if (p->kind == sdp::MediaKind::kVideo && !p->consumers.empty()) requestKeyframe(*p);
   }
 }
 
@@ -192,8 +192,18 @@ void ForwardingRoom::onProducerPacket(Producer& producer, const RtpPacket& packe
   const uint16_t seq = packet.sequenceNumber();
   if (producer.kind == sdp::MediaKind::kVideo) {
     const uint64_t nowMs = ctx_.nowMs();
+    if ((producer.keyframeInFlight || producer.keyframePending) &&
+        startsKeyframe(producer.codec, packet.payload())) {
+      // The answer to the request in flight, and to every wish made meanwhile: each consumer
+      // of the producer receives this keyframe.
+      producer.keyframeInFlight = false;
+      producer.keyframePending = false;
+    } else if (producer.keyframePending &&
+               nowMs - producer.lastKeyframeRequestMs >= kKeyframeRequestTimeoutMs) {
+      requestKeyframe(producer);  // the request in flight timed out
+    }
     if (!producer.nack.onPacket(producer.stats.peekUnwrapped(seq), nowMs, false)) {
-      requestKeyframe(producer, false);  // too much lost to repair packet by packet
+      requestKeyframe(producer);  // too much lost to repair packet by packet
     }
     sendNacks(producer, nowMs);
   }
@@ -282,24 +292,26 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
   }
 }
 
-void ForwardingRoom::requestKeyframe(Producer& producer, bool fir) {
+void ForwardingRoom::requestKeyframe(Producer& producer) {
   const uint64_t now = ctx_.nowMs();
-  if (producer.ssrc == 0) {
+  if (producer.ssrc == 0 || !producer.owner->transport().connected()) {
     producer.keyframePending = true;
     return;
   }
-  if (producer.lastKeyframeRequestMs != 0 &&
-      now - producer.lastKeyframeRequestMs < kKeyframeThrottleMs) {
+  if (producer.keyframeInFlight && now - producer.lastKeyframeRequestMs < kKeyframeRequestTimeoutMs) {
+    producer.keyframePending = true;  // answered by the keyframe on its way, or sent at timeout
     return;
   }
   auto& out = ctx_.rtcpScratch;
   // PLI (RFC 4585 §6.3.1) unless only FIR was negotiated (RFC 5104 §4.3.1).
+  const bool fir = producer.firOnly;
   auto w = fir ? rtcp::writeFir({out.data(), out.size() - 64}, kRelaySsrc, producer.ssrc,
-                                static_cast<uint8_t>(now / 100))
+                                ++producer.firSequence)
                : rtcp::writePli({out.data(), out.size() - 64}, kRelaySsrc, producer.ssrc);
   if (!w) return;
   if (producer.owner->transport().sendRtcp(out.data(), *w, out.size())) {
     producer.lastKeyframeRequestMs = now;
+    producer.keyframeInFlight = true;
     producer.keyframePending = false;
     ctx_.metrics
         .keyframe_requests[fir ? metrics::KeyframeRequest::kFir : metrics::KeyframeRequest::kPli]
@@ -378,7 +390,7 @@ void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, siz
           .keyframe_requests[fir ? metrics::KeyframeRequest::kFir : metrics::KeyframeRequest::kPli]
                             [MDir::kIn]
           .inc();
-      if (c && c->producer && c->allowed) requestKeyframe(*c->producer, false);
+      if (c && c->producer && c->allowed) requestKeyframe(*c->producer);
     } else if (item.type() == rtcp::type::kRtpfb && fb->fmt() == rtcp::fmt::kNack) {
       auto nack = rtcp::Nack::parse(*fb);
       if (!nack || !c) continue;
@@ -452,7 +464,7 @@ void ForwardingRoom::tick() {
     if (s->publishes() || !s->transport().connected()) continue;
     for (auto& c : s->consumers()) {
       if (c->waitingKeyframe && c->allowed && c->producer && c->kind == sdp::MediaKind::kVideo) {
-        requestKeyframe(*c->producer, false);
+        requestKeyframe(*c->producer);
       }
     }
   }
@@ -476,7 +488,7 @@ void ForwardingRoom::tick() {
       ssrcs[n++] = p->ssrc;
       bits += p->bytesSinceTick * 8;
       p->bytesSinceTick = 0;
-      if (p->keyframePending) requestKeyframe(*p, false);
+      if (p->keyframePending) requestKeyframe(*p);
     }
     if (n == 0) continue;
     auto& out = ctx_.rtcpScratch;

@@ -29,7 +29,10 @@ class ForwardingRoom {
     // removes it later.
     virtual void onSessionFailed(ParticipantSession& session, SessionEndReason reason) = 0;
   };
-  static constexpr uint64_t kKeyframeThrottleMs = 300;
+  // A keyframe request not answered by a keyframe within this is sent again: a large keyframe
+  // on a slow uplink takes a few hundred ms to arrive, and asking again before it did would only
+  // make the encoder send another one.
+  static constexpr uint64_t kKeyframeRequestTimeoutMs = 1000;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
 
   ForwardingRoom(std::string id, WorkerContext& ctx, Callbacks& callbacks);
@@ -62,7 +65,10 @@ class ForwardingRoom {
   void bindAll();
   void bind(ParticipantSession& subscriber, Consumer& consumer);
   void forward(Producer& producer, Consumer& consumer, const uint8_t* data, size_t len);
-  void requestKeyframe(Producer& producer, bool fir);
+  // Asks the producer's sender for a keyframe (PLI, or FIR where only that was negotiated),
+  // unless a request is already in flight: then the wish is kept and sent when that one times
+  // out.
+  void requestKeyframe(Producer& producer);
   void onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs);
   void sendTransportCc(ParticipantSession& session, uint64_t nowUs);
   void sendNacks(Producer& producer, uint64_t nowMs);

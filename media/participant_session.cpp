@@ -61,6 +61,7 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room,
         if (primary == p->ssrc) p->rtxSsrc = rtx;
       }
       p->rtxPayloadType = m.rtxPayloadType.value_or(-1);
+      p->firOnly = m.feedback.ccmFir && !m.feedback.nackPli;
       producers_.push_back(std::move(p));
     } else if (m.sendTrack) {
       auto c =

@@ -54,8 +54,13 @@ struct Producer {
   uint64_t bytesSinceTick = 0;
   uint32_t lastSrMiddle = 0;  // middle 32 bits of the last SR's NTP time (RFC 3550 §6.4.1)
   uint64_t lastSrMs = 0;
+  // Keyframe requests (docs/media.md "Keyframes"): at most one in flight; it is answered by the
+  // first packet of a keyframe or times out after kKeyframeRequestTimeoutMs, then the next may go.
   uint64_t lastKeyframeRequestMs = 0;
-  bool keyframePending = false;  // requested before the SSRC was known
+  bool keyframeInFlight = false;
+  bool keyframePending = false;  // wanted while one was in flight, or before the SSRC was known
+  bool firOnly = false;          // the publisher negotiated ccm fir but not nack pli (RFC 5104)
+  uint8_t firSequence = 0;       // RFC 5104 §4.3.1.1: one number per new request
 };
 
 // A track a subscriber receives from one Producer (one m= section of its offer).
