@@ -298,7 +298,8 @@ void ForwardingRoom::requestKeyframe(Producer& producer) {
     producer.keyframePending = true;
     return;
   }
-  if (producer.keyframeInFlight && now - producer.lastKeyframeRequestMs < kKeyframeRequestTimeoutMs) {
+  if (producer.keyframeInFlight &&
+      now - producer.lastKeyframeRequestMs < kKeyframeRequestTimeoutMs) {
     producer.keyframePending = true;  // answered by the keyframe on its way, or sent at timeout
     return;
   }

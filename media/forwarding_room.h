@@ -29,10 +29,11 @@ class ForwardingRoom {
     // removes it later.
     virtual void onSessionFailed(ParticipantSession& session, SessionEndReason reason) = 0;
   };
-  // A keyframe request not answered by a keyframe within this is sent again: a large keyframe
-  // on a slow uplink takes a few hundred ms to arrive, and asking again before it did would only
-  // make the encoder send another one.
-  static constexpr uint64_t kKeyframeRequestTimeoutMs = 1000;
+  // A keyframe request not answered by the first packet of a keyframe within this is sent again
+  // (the request or the keyframe was lost). Until then further wishes wait: asking again while
+  // the keyframe is on its way only makes the encoder send another one, on the link that is
+  // already slow.
+  static constexpr uint64_t kKeyframeRequestTimeoutMs = 500;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
 
   ForwardingRoom(std::string id, WorkerContext& ctx, Callbacks& callbacks);
