@@ -113,6 +113,7 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
       const uint64_t elapsed = ctx_.nowMs() - consumer.lastPacketMs;
       consumer.rewriter.switchSource(
           std::max<uint32_t>(1, static_cast<uint32_t>(elapsed * consumer.clockRate / 1000)));
+      consumer.vp8.switchSource();
       consumer.started = false;
     }
   }
@@ -270,6 +271,10 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
   }
   c.lastInTs = packet->timestamp();
   c.lastOutTs = out->timestamp;
+  if (c.codec == sdp::Codec::kVp8) {
+    const auto payload = packet->payload();
+    c.vp8.rewrite({buf + (payload.data() - buf), payload.size()});
+  }
   packet->setSsrc(c.ssrc);
   packet->setPayloadType(c.payloadType);
   packet->setSequenceNumber(out->sequence);

@@ -10,6 +10,7 @@
 
 #include "media/rtp/nack_generator.h"
 #include "media/rtp/receive_statistics.h"
+#include "media/rtp/rtp_codecs.h"
 #include "media/rtp/rtp_sequence.h"
 #include "media/rtp/transport_cc_feedback.h"
 #include "media/rtx_buffer.h"
@@ -80,6 +81,7 @@ struct Consumer {
   bool started = false;         // a packet was forwarded since the last (re)bind
   bool waitingKeyframe = true;  // video: no keyframe forwarded since the last (re)bind
   RtpSeqTsRewriter rewriter;
+  Vp8PictureIdRewriter vp8;  // VP8 only
   uint16_t rtxSequence = 0;
   std::unique_ptr<RtxBuffer> rtx;  // video only
   uint32_t lastInTs = 0;
