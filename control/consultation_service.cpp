@@ -92,6 +92,11 @@ AccessRecord ConsultationService::record(AccessEvent event, const Session& s,
   r.transport = s.transport;
   r.reason = std::string(reason);
   r.detail = {{"direction", toString(s.direction)}};
+  if (event == AccessEvent::kParticipantLeft) {
+    // How the link was, in numbers only (docs/access-log.md "participant_left").
+    r.detail["duration_s"] = std::max<int64_t>(0, clock_.nowUs() - s.started_us) / 1000000;
+    if (auto summary = quality_.take(s.id)) r.detail.update(summary->detail());
+  }
   return r;
 }
 
@@ -153,6 +158,7 @@ Result<RoomDetail> ConsultationService::getRoom(const std::string& room_id) {
   if (!room.ok()) return room.error();
   auto sessions = store_.sessionsOfRoom(room_id);
   if (!sessions.ok()) return sessions.error();
+  for (Session& s : *sessions) s.quality = quality_.latest(s.id);
   return RoomDetail{std::move(*room), std::move(*sessions)};
 }
 

@@ -127,6 +127,9 @@ class ConsultationService {
   // Consent freshness lost (stale = true) or regained; a stale publish session can be taken
   // over by a new join with the same invite.
   Result<void> markStale(const std::string& session_id, bool stale = true);
+  // The media plane's periodic report on a live session's link (ignored for unknown sessions).
+  void sessionQuality(const std::string& session_id, LinkQuality quality);
+  const LinkQualityBook& linkQuality() const { return quality_; }
   Result<ParticipantInfo> participantInfo(const std::string& token, const std::string& room_id,
                                           const std::string& remote);
 
@@ -179,6 +182,8 @@ class ConsultationService {
   AuthRateLimiter limiter_;
   RoomEventBus events_;
   PolicyCounters counters_;
+  // record() moves a session's summary into its participant_left record.
+  mutable LinkQualityBook quality_;
   std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;
   net::Timer windowTimer_;

@@ -258,6 +258,13 @@ Result<void> ConsultationService::markStale(const std::string& session_id, bool 
   return {};
 }
 
+void ConsultationService::sessionQuality(const std::string& session_id, LinkQuality quality) {
+  auto s = store_.session(session_id);
+  if (!s.ok() || !s->has_value()) return;  // ended meanwhile: its summary is written already
+  quality.at_us = now();
+  quality_.update(session_id, quality);
+}
+
 Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& token,
                                                              const std::string& room_id,
                                                              const std::string& remote) {

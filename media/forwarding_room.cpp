@@ -193,6 +193,11 @@ void ForwardingRoom::onProducerPacket(Producer& producer, const RtpPacket& packe
   const uint16_t seq = packet.sequenceNumber();
   if (producer.kind == sdp::MediaKind::kVideo) {
     const uint64_t nowMs = ctx_.nowMs();
+    if (producer.lastVideoPacketMs != 0 && nowMs - producer.lastVideoPacketMs >= kFreezeGapMs) {
+      ++producer.owner->quality.freezes;
+      producer.owner->quality.freezeMs += static_cast<uint32_t>(nowMs - producer.lastVideoPacketMs);
+    }
+    producer.lastVideoPacketMs = nowMs;
     if ((producer.keyframeInFlight || producer.keyframePending) &&
         startsKeyframe(producer.codec, packet.payload())) {
       // The answer to the request in flight, and to every wish made meanwhile: each consumer
@@ -287,8 +292,13 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
     }
   }
   if (c.rtx) c.rtx->store(out->sequence, {buf, len}, ctx_.nowMs());
+  const uint64_t nowMs = ctx_.nowMs();
+  if (c.kind == sdp::MediaKind::kVideo && c.started && nowMs - c.lastPacketMs >= kFreezeGapMs) {
+    ++c.owner->quality.freezes;
+    c.owner->quality.freezeMs += static_cast<uint32_t>(nowMs - c.lastPacketMs);
+  }
   c.started = true;
-  c.lastPacketMs = ctx_.nowMs();
+  c.lastPacketMs = nowMs;
   ++c.packets;
   c.octets += packet->payload().size();
   (void)producer;
@@ -405,7 +415,11 @@ void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, siz
       const size_t n = std::min(nack->lostSequences(lost), lost.size());
       for (size_t i = 0; i < n; ++i) retransmit(*c, lost[i]);
     }
-    // REMB and transport-cc from subscribers: the relay does no per-consumer rate adaptation.
+    if (item.type() == rtcp::type::kPsfb && fb->fmt() == rtcp::fmt::kAfb) {
+      // The subscriber's own receive estimate (draft-alvestrand-rmcat-remb-03): reported as its
+      // session's quality; the relay does no per-consumer rate adaptation yet.
+      if (auto remb = rtcp::Remb::parse(*fb)) from.rembBps = remb->bitrate();
+    }
   }
 }
 
@@ -418,6 +432,10 @@ void ForwardingRoom::onConsumerReport(ParticipantSession& from, const rtcp::Item
   for (size_t i = 0; i < report->blockCount(); ++i) {
     const rtcp::ReportBlock b = report->block(i);
     for (auto& c : from.consumers()) {
+      if (c->ssrc == b.ssrc) {
+        c->reportedFractionLost = b.fractionLost;
+        c->reportedJitter = b.jitter;
+      }
       if (c->ssrc != b.ssrc || b.lastSr == 0 || b.lastSr != c->lastSrLsr) continue;
       const uint64_t held = uint64_t{b.delaySinceLastSr} * 1000 / 65536;
       const uint64_t elapsed = now - c->lastSrSentMs;
@@ -468,11 +486,24 @@ void ForwardingRoom::tick() {
   // to an encoder that had not started).
   for (ParticipantSession* s : sessions_) {
     if (s->publishes() || !s->transport().connected()) continue;
+    uint64_t bits = 0;
     for (auto& c : s->consumers()) {
       if (c->waitingKeyframe && c->allowed && c->producer && c->kind == sdp::MediaKind::kVideo) {
         requestKeyframe(*c->producer);
       }
+      // What this subscriber received of the last second, as its receiver reports tell.
+      bits += (c->octets - c->octetsAtTick) * 8;
+      c->octetsAtTick = c->octets;
+      SessionQuality& q = s->quality;
+      q.lossFraction = std::max(q.lossFraction, c->reportedFractionLost / 256.0);
+      if (c->clockRate != 0) {
+        q.jitterMs = std::max(
+            q.jitterMs, static_cast<uint32_t>(uint64_t{c->reportedJitter} * 1000 / c->clockRate));
+      }
+      q.rttMs = std::max(q.rttMs, static_cast<uint32_t>(c->rttMs));
     }
+    s->quality.bitrateBps = bits;
+    s->quality.estimateBps = s->rembBps;
   }
   for (ParticipantSession* s : sessions_) {
     if (!s->publishes() || !s->transport().connected()) continue;
@@ -494,8 +525,14 @@ void ForwardingRoom::tick() {
       ssrcs[n++] = p->ssrc;
       bits += p->bytesSinceTick * 8;
       p->bytesSinceTick = 0;
+      s->quality.lossFraction = std::max(s->quality.lossFraction, b.fractionLost / 256.0);
+      if (p->clockRate != 0) {
+        s->quality.jitterMs = std::max(
+            s->quality.jitterMs, static_cast<uint32_t>(uint64_t{b.jitter} * 1000 / p->clockRate));
+      }
       if (p->keyframePending) requestKeyframe(*p);
     }
+    s->quality.bitrateBps = bits;
     if (n == 0) continue;
     auto& out = ctx_.rtcpScratch;
     auto rr =

@@ -57,6 +57,7 @@ struct Producer {
   uint64_t lastSrMs = 0;
   // Keyframe requests (docs/media.md "Keyframes"): at most one in flight; it is answered by the
   // first packet of a keyframe or times out after kKeyframeRequestTimeoutMs, then the next may go.
+  uint64_t lastVideoPacketMs = 0;  // freeze detection (kFreezeGapMs)
   uint64_t lastKeyframeRequestMs = 0;
   bool keyframeInFlight = false;
   bool keyframePending = false;  // wanted while one was in flight, or before the SSRC was known
@@ -94,6 +95,10 @@ struct Consumer {
   uint32_t lastSrLsr = 0;
   uint64_t lastSrSentMs = 0;
   uint64_t rttMs = 0;
+  // The subscriber's last report block about this stream (RFC 3550 §6.4.1).
+  uint8_t reportedFractionLost = 0;
+  uint32_t reportedJitter = 0;  // RTP clock units
+  uint64_t octetsAtTick = 0;
   Consumer(uint16_t seq, uint32_t ts) : rewriter(seq, ts) {}
 };
 
@@ -134,6 +139,10 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   SessionEndReason endReason() const { return endReason_; }
   // Liveness as last reported to the SessionObserver (Router::checkLiveness).
   bool reportedStale = false;
+  // Quality over the current interval, filled by ForwardingRoom::tick and the packet path; the
+  // Router reports and resets it.
+  SessionQuality quality;
+  uint64_t rembBps = 0;  // the subscriber's last REMB
 
   // Transport-wide congestion control feedback towards this publisher, when its offer and our
   // answer negotiated both the transport-wide-cc header extension and rtcp-fb transport-cc

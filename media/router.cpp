@@ -43,6 +43,7 @@ Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
   r->tick_ = std::make_unique<net::Timer>(dispatcher, [self] {
     for (auto& [id, room] : self->rooms_) room->tick();
     self->mirrorTransportCounters();
+    self->reportQuality();
   });
   r->tick_->start(std::chrono::milliseconds(1000), std::chrono::milliseconds(1000));
   r->liveness_ = std::make_unique<net::Timer>(dispatcher, [self] { self->checkLiveness(); });
@@ -175,6 +176,16 @@ void Router::mirrorTransportCounters() {
   out[TransportDrop::kTcpNoConnection].set(tcp.sendDropNoConnection);
   out[TransportDrop::kTcpTooLarge].set(tcp.sendDropTooLarge);
   out[TransportDrop::kTcpBadFrame].set(tcp.closedBadFrame);
+}
+
+void Router::reportQuality() {
+  if (++ticks_ < options_.qualityTicks) return;
+  ticks_ = 0;
+  for (auto& [id, s] : sessions_) {
+    if (s->ended() || !s->transport().connected()) continue;
+    if (observer_ != nullptr) observer_->onSessionQuality(id, s->quality);
+    s->quality = SessionQuality{};
+  }
 }
 
 void Router::onSessionConnected(ParticipantSession& session) {

@@ -27,6 +27,8 @@ class Router final : public ForwardingRoom::Callbacks {
     // Every session's WebRtcTransport::Params::connectTimeout and IceLite consent timeout.
     std::chrono::milliseconds connectTimeout{20000};
     std::chrono::milliseconds consentTimeout{30000};  // RFC 7675 §5.1
+    // Every this many 1 s ticks each connected session's SessionQuality goes to the observer.
+    int qualityTicks = 2;
   };
 
   // `observer` (may be null) hears of every session's liveness on this worker's thread.
@@ -71,6 +73,9 @@ class Router final : public ForwardingRoom::Callbacks {
   uint64_t untilStale(ParticipantSession& session, uint64_t nowMs) const;
   // Copies the demux's, sockets' and listeners' drop counters into metrics_ (once a second).
   void mirrorTransportCounters();
+  // Once a second, after the rooms' tick: every qualityTicks, reports and resets each connected
+  // session's quality.
+  void reportQuality();
 
   net::Dispatcher& dispatcher_;
   metrics::MediaWorkerMetrics& metrics_;
@@ -83,6 +88,7 @@ class Router final : public ForwardingRoom::Callbacks {
   std::unordered_map<std::string, std::unique_ptr<ParticipantSession>> sessions_;
   std::unique_ptr<net::Timer> tick_;
   std::unique_ptr<net::Timer> liveness_;
+  int ticks_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

@@ -20,6 +20,20 @@ enum class SessionEndReason : uint8_t {
 };
 std::string_view toString(SessionEndReason reason);
 
+// One session's link over the last report interval (docs/media.md "Quality"). For a publish
+// session it is what the relay receives from the participant; for a subscribe session what the
+// relay sends it, as the participant's receiver reports describe it.
+struct SessionQuality {
+  uint64_t bitrateBps = 0;   // media bits per second (RTP payload and headers)
+  double lossFraction = 0;   // RFC 3550 §6.4.1 fraction lost, the worst stream, 0..1
+  uint32_t jitterMs = 0;     // RFC 3550 §6.4.4 interarrival jitter, the worst stream
+  uint32_t rttMs = 0;        // subscribe: from its receiver reports (LSR/DLSR); 0 unknown
+  uint64_t estimateBps = 0;  // subscribe: its own receive estimate (REMB) if it sends one
+  uint32_t freezes = 0;      // video gaps of kFreezeGapMs or more that ended in the interval
+  uint32_t freezeMs = 0;     // their total length
+};
+inline constexpr uint64_t kFreezeGapMs = 500;
+
 // Implemented by the owner of a Router. Every call runs on the session's media worker thread;
 // an implementation that touches other state posts to its own thread.
 class SessionObserver {
@@ -31,6 +45,8 @@ class SessionObserver {
   // from the session's start if nothing ever did (stale = true), or packets arrived again
   // (stale = false). Reported on changes only.
   virtual void onSessionStale(const std::string& sessionId, bool stale) = 0;
+  // Every Router::Options::qualityInterval, for each connected session.
+  virtual void onSessionQuality(const std::string& sessionId, const SessionQuality& quality) = 0;
   // The session is gone; the Router has destroyed it. Not called for Router::closeSession.
   virtual void onSessionEnded(const std::string& sessionId, SessionEndReason reason) = 0;
 };

@@ -128,6 +128,22 @@ void WhipEndpoint::WorkerObserver::onSessionStale(const std::string& sessionId, 
   });
 }
 
+void WhipEndpoint::WorkerObserver::onSessionQuality(const std::string& sessionId,
+                                                    const media::SessionQuality& q) {
+  control::LinkQuality lq;
+  lq.bitrate_bps = q.bitrateBps;
+  lq.loss = q.lossFraction;
+  lq.jitter_ms = q.jitterMs;
+  lq.rtt_ms = q.rttMs;
+  lq.estimate_bps = q.estimateBps;
+  lq.freezes = q.freezes;
+  lq.freeze_ms = q.freezeMs;
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId, lq] {
+    if (alive.expired() || !owner->service_ || !owner->sessions_.count(sessionId)) return;
+    owner->service_->sessionQuality(sessionId, lq);
+  });
+}
+
 void WhipEndpoint::WorkerObserver::onSessionEnded(const std::string& sessionId,
                                                   media::SessionEndReason reason) {
   owner_.control_.post([owner = &owner_, alive = alive_, sessionId, reason] {

@@ -98,6 +98,8 @@ class WhipEndpoint final : public control::SessionTerminator {
         : owner_(owner), alive_(std::move(alive)) {}
     void onSessionConnected(const std::string& sessionId) override;
     void onSessionStale(const std::string& sessionId, bool stale) override;
+    void onSessionQuality(const std::string& sessionId,
+                          const media::SessionQuality& quality) override;
     void onSessionEnded(const std::string& sessionId, media::SessionEndReason reason) override;
 
    private:
