@@ -296,6 +296,15 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   if (!sessions.ok()) return done(sessions.error());
   invite.revoked_us = now();
   if (auto r = store_.revokeInvite(invite_id, invite.revoked_us); !r.ok()) return done(r.error());
+  // The invite's own event streams end first, so not even its own `left` reaches them.
+  events_.publish(RoomEvent{RoomEventType::kRevoked,
+                            room_id,
+                            invite.id,
+                            invite.role,
+                            invite.subject,
+                            {},
+                            "revoked",
+                            invite.revoked_us});
   Records records = endSessions(*sessions, "revoked");
   AccessRecord rec;
   rec.event = AccessEvent::kInviteRevoked;
