@@ -1,10 +1,13 @@
 // Revocation reaches every channel (docs/policy.md rule 7): a participant's event subscription
-// ends with its last event and hears nothing published after it.
+// ends with its last event and hears nothing published after it; TURN's view of dead invites
+// (DeadInvites) follows revoke, cancel and end, and is loaded again from the store at start.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "control/dead_invites.h"
 #include "tests/unit/control/consultation_test_fixture.h"
 
 namespace medrelay::control {
@@ -125,6 +128,86 @@ TEST_F(RevocationTest, ServiceEndsTheRevokedStreamBeforeItsOwnLeft) {
   for (const auto& e : patient.events) {
     EXPECT_NE(e.value("invite_id", ""), again->invite.id) << e.dump();
   }
+}
+
+TEST_F(RevocationTest, DeadInvitesFollowRevokeCancelAndEnd) {
+  Room a = createRoom(RoomMode::kD2P);
+  Room b = createRoom(RoomMode::kD2P);
+  Room c = createRoom(RoomMode::kD2P);
+  auto revoked = invite(a, Role::kPatient, "pt-a");
+  auto kept = invite(a, Role::kDoctor, "dr-a");
+  auto cancelled = invite(b, Role::kPatient, "pt-b");
+  auto ended = invite(c, Role::kPatient, "pt-c");
+  ASSERT_TRUE(revoked.ok() && kept.ok() && cancelled.ok() && ended.ok());
+  std::vector<std::string> hooked;
+  svc_->setInviteRevokedHook([&](const std::string& id) { hooked.push_back(id); });
+  auto& live = svc_->inviteLiveness();
+  for (const auto* i : {&revoked, &kept, &cancelled, &ended}) {
+    EXPECT_TRUE(live.isLive((*i)->invite.id));
+  }
+  ASSERT_TRUE(await<Invite>([&](auto done) {
+                svc_->revokeInvite(a.id, revoked->invite.id, std::move(done));
+              }).ok());
+  ASSERT_TRUE(await<Room>([&](auto done) { svc_->cancelRoom(b.id, std::move(done)); }).ok());
+  ASSERT_TRUE(await<Room>([&](auto done) {
+                svc_->admit(c.id, Caller::ofBackend(), std::move(done));
+              }).ok());
+  ASSERT_TRUE(await<Room>([&](auto done) {
+                svc_->endConsultation(c.id, Caller::ofBackend(), std::move(done));
+              }).ok());
+  EXPECT_FALSE(live.isLive(revoked->invite.id));
+  EXPECT_FALSE(live.isLive(cancelled->invite.id));
+  EXPECT_FALSE(live.isLive(ended->invite.id));
+  EXPECT_TRUE(live.isLive(kept->invite.id));
+  EXPECT_EQ(hooked,
+            (std::vector<std::string>{revoked->invite.id, cancelled->invite.id, ended->invite.id}));
+
+  // A restart over the same store: the view is loaded again, not rebuilt from the hook.
+  closeAll();
+  openAll();
+  auto& reloaded = svc_->inviteLiveness();
+  EXPECT_FALSE(reloaded.isLive(revoked->invite.id));
+  EXPECT_FALSE(reloaded.isLive(cancelled->invite.id));
+  EXPECT_FALSE(reloaded.isLive(ended->invite.id));
+  EXPECT_TRUE(reloaded.isLive(kept->invite.id));
+}
+
+TEST_F(RevocationTest, StoreListsDeadInvitesUntilTheyExpire) {
+  Room a = createRoom(RoomMode::kD2P);
+  auto revoked = invite(a, Role::kPatient, "pt-a");
+  auto kept = invite(a, Role::kDoctor, "dr-a");
+  ASSERT_TRUE(revoked.ok() && kept.ok());
+  ASSERT_TRUE(await<Invite>([&](auto done) {
+                svc_->revokeInvite(a.id, revoked->invite.id, std::move(done));
+              }).ok());
+  auto dead = store_->deadInvites(clock_.nowUs());
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->at(0).id, revoked->invite.id);
+  // Past its expiry (the window's end) the credentials refuse themselves: no entry needed.
+  auto later = store_->deadInvites(revoked->invite.expires_us);
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE(later->empty());
+}
+
+TEST(DeadInvitesTest, ExpiredEntriesArePrunedAndReadersRunBesideTheWriter) {
+  DeadInvites dead;
+  dead.add("inv_old", 100, 50);
+  dead.add("inv_gone", 10, 50);  // already expired: never added
+  EXPECT_FALSE(dead.isLive("inv_old"));
+  EXPECT_TRUE(dead.isLive("inv_gone"));
+  EXPECT_EQ(dead.size(), 1u);
+  // Enough adds after inv_old expired trigger a sweep that drops it.
+  std::thread reader([&dead] {
+    for (int i = 0; i < 20000; ++i) {
+      ASSERT_TRUE(dead.isLive("inv_never"));
+    }
+  });
+  for (int i = 0; i < 3000; ++i) dead.add("inv_" + std::to_string(i), 10'000, 200);
+  reader.join();
+  EXPECT_TRUE(dead.isLive("inv_old"));
+  EXPECT_FALSE(dead.isLive("inv_2999"));
+  EXPECT_EQ(dead.size(), 3000u);
 }
 
 }  // namespace
