@@ -222,7 +222,7 @@ void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done
     r.subject = inv.subject;
     r.reason = "cancelled";
     records.push_back(std::move(r));
-    if (inviteRevokedHook_) inviteRevokedHook_(inv.id);
+    inviteEnded(inv);
   }
   if (was_admitted) {
     AccessRecord r = record(AccessEvent::kConsultationEnded, *room);
@@ -302,6 +302,15 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   if (!sessions.ok()) return done(sessions.error());
   invite.revoked_us = now();
   if (auto r = store_.revokeInvite(invite_id, invite.revoked_us); !r.ok()) return done(r.error());
+  // The invite's own event streams end first, so not even its own `left` reaches them.
+  events_.publish(RoomEvent{RoomEventType::kRevoked,
+                            room_id,
+                            invite.id,
+                            invite.role,
+                            invite.subject,
+                            {},
+                            "revoked",
+                            invite.revoked_us});
   Records records = endSessions(*sessions, "revoked");
   AccessRecord rec;
   rec.event = AccessEvent::kInviteRevoked;
@@ -311,8 +320,13 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   rec.subject = invite.subject;
   rec.reason = "revoked";
   records.push_back(std::move(rec));
-  if (inviteRevokedHook_) inviteRevokedHook_(invite.id);
+  inviteEnded(invite);
   answerWhenDurable<Invite>(std::move(records), std::move(invite), std::move(done));
+}
+
+void ConsultationService::inviteEnded(const Invite& invite) {
+  deadInvites_.add(invite.id, invite.expires_us, now());
+  if (inviteRevokedHook_) inviteRevokedHook_(invite.id);
 }
 
 Result<Room> ConsultationService::authorizeDoctorAction(const std::string& room_id,
@@ -397,11 +411,17 @@ void ConsultationService::endConsultation(const std::string& room_id, const Call
   }
   auto sessions = store_.sessionsOfRoom(room_id);
   if (!sessions.ok()) return done(sessions.error());
+  auto invites = store_.invitesOfRoom(room_id);
+  if (!invites.ok()) return done(invites.error());
   room->state = RoomState::kEnded;
   room->ended_us = now();
   room->end_reason = "hangup";
   if (auto r = store_.closeRoom(*room, false); !r.ok()) return done(r.error());
   Records records = endSessions(*sessions, "hangup");
+  // No one joins an ended room again (room_ended): its invites' TURN credentials die with it.
+  for (const auto& inv : *invites) {
+    if (inv.live()) inviteEnded(inv);
+  }
   AccessRecord rec = std::move(ctx);
   rec.event = AccessEvent::kConsultationEnded;
   rec.reason = "hangup";

@@ -13,6 +13,7 @@
 #include "control/clock.h"
 #include "control/consultation.h"
 #include "control/consultation_requests.h"
+#include "control/dead_invites.h"
 #include "control/invite_token.h"
 #include "control/policy.h"
 #include "control/room_events.h"
@@ -85,15 +86,19 @@ class ConsultationService {
   ConsultationService(const ConsultationService&) = delete;
   ConsultationService& operator=(const ConsultationService&) = delete;
 
-  // At process start: sessions live before a restart end with reason server-restart (records
-  // durable before it returns), windows that closed meanwhile are closed, the timer starts.
+  // At process start: the invites that are no longer live are loaded for inviteLiveness(),
+  // sessions live before a restart end with reason server-restart (records durable before it
+  // returns), windows that closed meanwhile are closed, the timer starts.
   Result<void> start();
   void setTerminator(SessionTerminator* terminator) { terminator_ = terminator; }
   // Called (on the control thread) for every invite that stops being live by revocation or by
-  // its room's cancellation, so TURN can tear down the invite's allocations at once.
+  // its room's cancellation or end, so TURN can tear down the invite's allocations at once.
   void setInviteRevokedHook(std::function<void(const std::string& invite_id)> hook) {
     inviteRevokedHook_ = std::move(hook);
   }
+  // For TURN, callable from any thread: false for an invite that was revoked or whose room was
+  // cancelled or ended, also before the last restart (loaded from the store by start()).
+  net::turn::InviteLiveness& inviteLiveness() { return deadInvites_; }
   RoomEventBus& events() { return events_; }
   const PolicyCounters& counters() const { return counters_; }
 
@@ -168,6 +173,9 @@ class ConsultationService {
   // Ends `sessions` (terminator, events) and returns their participant_left records.
   Records endSessions(const std::vector<Session>& sessions, std::string_view reason);
   void publishLeftIfLast(const Session& ended, std::string_view reason);
+  // The invite is no longer live (revoked, room cancelled or ended): TURN refuses it from now
+  // on and the hook tears its allocations down.
+  void inviteEnded(const Invite& invite);
   Result<Room> loadRoom(const std::string& room_id);
   Result<Room> authorizeDoctorAction(const std::string& room_id, const Caller& caller,
                                      std::string_view op, AccessRecord* context);
@@ -184,6 +192,7 @@ class ConsultationService {
   PolicyCounters counters_;
   // record() moves a session's summary into its participant_left record.
   mutable LinkQualityBook quality_;
+  DeadInvites deadInvites_;
   std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;
   net::Timer windowTimer_;

@@ -356,6 +356,7 @@ void ConsultationService::endAllSessions(std::string_view reason, Done<void> don
 }
 
 Result<void> ConsultationService::start() {
+  if (auto r = deadInvites_.load(store_, now()); !r.ok()) return r.error();
   auto sessions = store_.takeAllSessions();
   if (!sessions.ok()) return sessions.error();
   for (const auto& s : *sessions) {
