@@ -273,7 +273,7 @@ function onEvent(ev) {
   const own = data.invite_id && data.invite_id === state.info?.invite_id;
   if (own) return;
   // A subscription follows the participant's newest publish session by itself (the server
-  // re-binds it, starting at a keyframe: docs/api.md "Rejoining"), so a participant who rejoins
+  // re-binds it, starting at a keyframe: docs/policy.md rule 5), so a participant who rejoins
   // needs no new subscription here; one is made only where none is left.
   if (data.type === 'published' && state.phase === 'call') subscribe(data.role);
   if (data.type === 'left') dropSubscription(data.role);

@@ -1,6 +1,6 @@
 // WHIP publish / WHEP subscribe sessions (RFC 9725) against medrelay, with ICE restart via PATCH
 // (§4.3.2) and a fresh POST when the session cannot be restarted. The rejoin rules are in
-// docs/web-client.md "Rejoining"; the server's side of them in docs/api.md "Rejoining".
+// docs/web-client.md "Rejoining"; the server's side of them in docs/policy.md rule 5.
 import { parseIceServers } from './link.js';
 
 export class HttpError extends Error {
@@ -32,7 +32,7 @@ export const kRetry = {
 // cannot help (the link is refused, the offer is wrong). `attempt` counts from 1.
 //   409 already_connected: the invite's previous publish session is still fresh; the server says
 //     when it will be stale (retry_after_ms, Retry-After), and a POST after that takes it over
-//     (docs/api.md "Rejoining").
+//     (docs/policy.md rule 5).
 //   409 too_many_sessions, 408, 425, 429, 5xx, a network error or a timeout: transient,
 //     exponential back-off with jitter (or the server's Retry-After).
 export function retryDelay(error, attempt, random = Math.random) {
@@ -53,6 +53,12 @@ export function retryDelay(error, attempt, random = Math.random) {
   return null;
 }
 
+function fragOf(sdp) {
+  const ufrag = /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
+  const pwd = /a=ice-pwd:(\S+)/.exec(sdp)?.[1];
+  return { ufrag, pwd };
+}
+
 // fetch() that gives up after `ms` (the network may be gone without any error).
 export async function fetchWithin(url, options, ms) {
   const abort = new AbortController();
@@ -64,16 +70,22 @@ export async function fetchWithin(url, options, ms) {
   }
 }
 
-const kTimeoutMs = { post: 10000, patch: 4000, probe: 2000 };
-// Chromium often finds its path again by itself when the network returns (its consent checks
-// resume on the selected pair, RFC 7675 §5.1): wait this long before restarting ICE.
-const kGraceMs = 1500;
-// After a restart or a fresh POST, how long the new path may take to connect (ICE and, for a
-// fresh session, DTLS) before the next try.
-const kConnectWaitMs = { restart: 4000, fresh: 8000 };
-// The server ends a session whose consent expired (media.consent_timeout_ms, 30 s by default):
-// after that long without a path a restart cannot succeed, so a fresh session is POSTed at once.
-const kConsentWindowMs = 30000;
+// Timings of recovery (docs/web-client.md "Rejoining"); exported so tests can shorten them.
+export const kRecovery = {
+  // How long a POST or a PATCH may take before it counts as failed (the network may be gone
+  // without any error).
+  timeoutMs: { post: 10000, patch: 4000 },
+  // Chromium often finds its path again by itself when the network returns (its consent checks
+  // resume on the selected pair, RFC 7675 §5.1): wait this long before anything else.
+  graceMs: 1500,
+  // After a restart or a fresh POST, how long the new path may take to connect (ICE and, for a
+  // fresh session, DTLS) before the next try.
+  connectWaitMs: { restart: 4000, fresh: 8000 },
+  // The server ends a session whose consent expired (media.consent_timeout_ms, 30 s by
+  // default): after that long without a path a restart cannot succeed, so a fresh session is
+  // POSTed at once.
+  consentWindowMs: 30000,
+};
 
 // One WHIP or WHEP session with its own RTCPeerConnection. onState(state, error) reports
 // 'connecting', 'connected', 'reconnecting', 'previous' (waiting for this invite's previous
@@ -160,7 +172,7 @@ export class MediaSession {
       method: 'POST',
       headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/sdp' },
       body: pc.localDescription.sdp,
-    }, kTimeoutMs.post);
+    }, kRecovery.timeoutMs.post);
     if (resp.status !== 201) {
       throw new HttpError(resp.status, await resp.json().catch(() => null),
                           retryAfterMs(resp.headers.get('Retry-After')));
@@ -209,7 +221,7 @@ export class MediaSession {
     this.recoveries.push(how);
     this.report('reconnecting');
     try {
-      if (!this.failed()) await this.waitConnected(kGraceMs);
+      if (!this.failed()) await this.waitConnected(kRecovery.graceMs);
       for (let attempt = 1; !this.closed && !this.connected(); attempt++) {
         if (Date.now() >= this.deadline) return;
         // An ICE restart sent into a dead network can reach the server later, after this page
@@ -218,11 +230,11 @@ export class MediaSession {
         if (!(await serverReachable(this.url, this.deadline, () => this.closed || this.connected()))) continue;
         how.steps.push(['reachable', Date.now()]);
         if (this.connected()) break;
-        let fresh = !this.location || Date.now() - lostAt >= kConsentWindowMs;
+        let fresh = !this.location || Date.now() - lostAt >= kRecovery.consentWindowMs;
         if (!fresh) {
           const r = await this.tryRestart();
           how.steps.push([`restart-${r}`, Date.now()]);
-          if (r === 'ok' && await this.waitConnected(kConnectWaitMs.restart)) break;
+          if (r === 'ok' && await this.waitConnected(kRecovery.connectWaitMs.restart)) break;
           if (r === 'error') {
             await sleep(retryDelay(new Error('restart'), attempt));
             continue;
@@ -232,7 +244,7 @@ export class MediaSession {
         if (fresh) {
           how.steps.push(['fresh', Date.now()]);
           if (!(await this.renew())) return;
-          if (await this.waitConnected(kConnectWaitMs.fresh)) break;
+          if (await this.waitConnected(kRecovery.connectWaitMs.fresh)) break;
         }
       }
     } finally {
@@ -266,11 +278,11 @@ export class MediaSession {
     const old = this.location;
     this.pc?.close();
     this.location = null;
-    // Only a publish session is taken over by its replacement (docs/api.md "Rejoining"): an old
+    // Only a publish session is taken over by its replacement (docs/policy.md rule 5): an old
     // subscription is ended here, or it would linger until its consent expires.
     if (old && !this.publish) {
       fetchWithin(old, { method: 'DELETE', headers: { Authorization: `Bearer ${this.token}` }, keepalive: true },
-                  kTimeoutMs.probe).catch(() => {});
+                  kProbe.timeoutMs).catch(() => {});
     }
     try {
       await this.connect(this.stream);
@@ -312,7 +324,7 @@ export class MediaSession {
       headers: { Authorization: `Bearer ${this.token}`, 'If-Match': '*',
                  'Content-Type': 'application/trickle-ice-sdpfrag' },
       body: `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\n`,
-    }, kTimeoutMs.patch);
+    }, kRecovery.timeoutMs.patch);
     if (resp.status !== 200) throw new HttpError(resp.status, await resp.json().catch(() => null));
     this.etag = resp.headers.get('ETag') || this.etag;
     const frag = fragOf(await resp.text());
@@ -343,7 +355,7 @@ export class MediaSession {
 // kProbe.timeoutMs, so the first answer after a network outage is seen within about one
 // interval and one round trip, however long the outage was; all sessions of the page share
 // the probes (the browser has only a few connections per server).
-const kProbe = { everyMs: 500, timeoutMs: 2000 };
+export const kProbe = { everyMs: 500, timeoutMs: 2000 };
 const probes = { timer: null, waiters: new Set() };
 
 export function serverReachable(url, deadline, stop) {
