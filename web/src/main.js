@@ -188,11 +188,13 @@ function sessionState(name, s, err) {
   dispatch({ type: 'session', name, state: s });
 }
 
+// The participant left (or does not publish): its tile goes, and the subscription is ended
+// with a DELETE rather than left to expire (the access log then says hangup, not
+// consent-timeout).
 function dropSubscription(role) {
   const sub = subscriptions.get(role);
   if (!sub) return;
-  sub.session.closed = true;
-  sub.session.pc?.close();
+  sub.session.close();
   sub.tile.remove();
   subscriptions.delete(role);
   dispatch({ type: 'session', name: role, state: null });

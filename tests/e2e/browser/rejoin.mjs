@@ -1,5 +1,5 @@
 // A dropped participant is back within seconds (issue 14; docs/web-client.md "Rejoining",
-// docs/api.md "Rejoining"): the real binary, each participant in its own Chromium process so one
+// docs/policy.md rule 5): the real binary, each participant in its own Chromium process so one
 // can be SIGKILLed like a phone that dies. Usage:
 //   node rejoin.mjs <medrelay binary> <web/dist> <artifacts dir> <case> [--runs N]
 // Cases:
@@ -30,7 +30,7 @@ const inside = flags.includes('--inside');  // already running in the relay's na
 const browsers = new Set();
 const kStaleAfterMs = 2000;  // media.stale_after_ms, the default
 
-const kCases = ['patient_kill', 'doctor_kill', 'network_block', 'bench'];
+const kCases = ['patient_kill', 'doctor_kill', 'network_block', 'network_block_consent', 'bench'];
 if (!kCases.includes(which)) {
   console.log(`unknown case ${which}; one of ${kCases.join(', ')}`);
   process.exit(2);
@@ -38,7 +38,7 @@ if (!kCases.includes(which)) {
 
 // The network case needs namespaces: set them up, run this script again inside the relay's
 // namespace, tear them down whatever happens (as call_quality.mjs does).
-if (which === 'network_block' && !inside) {
+if (which.startsWith('network_block') && !inside) {
   if (process.getuid() !== 0) {
     console.log('skipped: blocking one participant\'s network needs root (network namespaces, nft)');
     process.exit(77);
@@ -324,9 +324,9 @@ function run(...args) {
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
 }
 
-// The patient's network drops for 10 s (every packet either way lost on the link, dropped on
-// each side's input so neither sender sees an error) and comes back; nobody opens a new link.
-async function networkBlock(relay) {
+// The patient's network drops for `blockMs` (every packet either way lost on the link, dropped
+// on each side's input so neither sender sees an error) and comes back; nobody opens a new link.
+async function networkBlock(relay, { blockMs = 10000, limit = 3000 } = {}) {
   const { room, invites, pages } = await call(relay);
   const { doctor: d, patient: p } = pages;
   const logStart = (await accessLog(relay)).at(-1)?.seq || 0;
@@ -340,7 +340,7 @@ async function networkBlock(relay) {
       'the patient page to show it is reconnecting');
     console.log(`  patient page reconnecting ${Date.now() - blockedAt} ms after the block`);
     const during = { patient: await framesFrom(p, 'doctor'), doctor: await framesFrom(d, 'patient') };
-    await new Promise((r) => setTimeout(r, Math.max(0, 10000 - (Date.now() - blockedAt))));
+    await new Promise((r) => setTimeout(r, Math.max(0, blockMs - (Date.now() - blockedAt))));
     const end = { patient: await framesFrom(p, 'doctor'), doctor: await framesFrom(d, 'patient') };
     if (end.patient > during.patient + 2 || end.doctor > during.doctor + 2) {
       throw new Error(`frames decoded during the block: ${JSON.stringify({ during, end })}`);
@@ -352,7 +352,6 @@ async function networkBlock(relay) {
     for (const b of block) b.remove();
   }
   const restoredAt = Date.now();
-  const limit = 3000;
   const patientSees = await firstFrameAt(p, 'doctor', limit + 10000) - restoredAt;
   const doctorSees = await firstFrameAt(d, 'patient', limit + 10000) - restoredAt;
   const history = await p.page.evaluate(() => window.medrelay.history());
@@ -370,7 +369,7 @@ async function networkBlock(relay) {
   for (const x of [d, p]) {
     timeline[x.role] = (await x.page.evaluate(() => window.timeline)).map((row) => ({ ...row, t: row.t - restoredAt }));
   }
-  writeFileSync(join(out, 'rejoin-network_block.json'),
+  writeFileSync(join(out, `rejoin-${which}.json`),
     JSON.stringify({ blockedMs: restoredAt - blockedAt, patientSees, doctorSees, history, seenP, seenD, timeline }, null, 2));
   if (patientSees > limit || doctorSees > limit) {
     throw new Error(`decoding again ${patientSees} ms (patient) / ${doctorSees} ms (doctor) after the restoration (limit ${limit})`);
@@ -432,6 +431,49 @@ async function caseNetworkBlock() {
   }
 }
 
+// Longer than the consent window (media.consent_timeout_ms set to 8 s here, 30 s by default):
+// the server ends the patient's sessions (consent-timeout), the others get `left`; when the
+// network returns the page's ICE restart finds its sessions gone (404) and it joins afresh.
+async function caseNetworkBlockConsent() {
+  const relay = await startRelay(binary, webRoot, ['--set', 'media.consent_timeout_ms=8000'], host);
+  try {
+    let r;
+    await check('patient\'s network blocked for 12 s, past the consent window: the same page joins afresh, both decode within 5 s', async () => {
+      r = await networkBlock(relay, { blockMs: 12000, limit: 5000 });
+    });
+    await check('network block past the consent window: the patient\'s old sessions end consent-timeout, the doctor\'s abandoned subscription hangup', async () => {
+      if (!r) throw new Error('the call did not recover');
+      for (const [name, h] of Object.entries(r.history)) {
+        const steps = h.recoveries.flatMap((x) => x.steps.map(([st]) => st)).filter((st) => st !== 'reachable');
+        if (JSON.stringify(steps) !== JSON.stringify(['restart-gone', 'fresh'])) {
+          throw new Error(`patient ${name}: steps ${JSON.stringify(steps)} (want a restart finding the session gone, then a fresh one)`);
+        }
+      }
+      const records = await accessLog(relay);
+      const patient = sessionsOf(records, r.room, r.invites.patient.id);
+      const doctor = sessionsOf(records, r.room, r.invites.doctor.id);
+      console.log(`  patient's sessions ${fmt(patient)}; doctor's ${fmt(doctor)}`);
+      const old = patient.filter((x) => x.joined.seq <= r.logStart);
+      const fresh = patient.filter((x) => x.joined.seq > r.logStart);
+      if (old.length !== 2 || old.some((x) => x.left?.reason !== 'consent-timeout')) {
+        throw new Error(`the patient's sessions before the block: ${fmt(old)} (want both ended consent-timeout)`);
+      }
+      if (fresh.length !== 2 || fresh.some((x) => x.left)) throw new Error(`the patient's new sessions: ${fmt(fresh)}`);
+      // The doctor's page dropped its subscription to the patient on `left` (DELETE: hangup) and
+      // subscribed again on `published`; its publish session never ended.
+      const pub = doctor.filter((x) => x.direction === 'publish');
+      const subs = doctor.filter((x) => x.direction === 'subscribe');
+      if (pub.length !== 1 || pub[0].left) throw new Error(`the doctor's publish session: ${fmt(pub)}`);
+      if (subs.length !== 2 || subs[0].left?.reason !== 'hangup' || subs[1].left) {
+        throw new Error(`the doctor's subscriptions: ${fmt(subs)} (want the old one hangup, a new one live)`);
+      }
+    });
+  } finally {
+    await closeBrowsers();
+    await relay.stop();
+  }
+}
+
 function percentile(xs, q) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
@@ -480,5 +522,6 @@ async function caseBench() {
 if (which === 'patient_kill') await caseKill('patient');
 if (which === 'doctor_kill') await caseKill('doctor');
 if (which === 'network_block') await caseNetworkBlock();
+if (which === 'network_block_consent') await caseNetworkBlockConsent();
 if (which === 'bench') await caseBench();
 done();
