@@ -133,6 +133,8 @@ async function startMedia() {
   const session = new MediaSession({
     url: api('whip'), token: link.token, relay, iceServers, publish: true, deadline: windowEnd(),
     onState: (s, err) => sessionState('publish', s, err),
+    // The page's network is gone: its subscriptions share it, check them at once too.
+    onSilent: () => { for (const sub of subscriptions.values()) sub.session.nudge(); },
   });
   publisher = session;
   // Subscriptions do not wait for the publish session: a page that rejoins may wait seconds for
@@ -207,9 +209,8 @@ function subscribeOthers() {
   }
 }
 
-async function subscribe(role, force = false) {
-  const existing = subscriptions.get(role);
-  if (existing && !force) return;
+async function subscribe(role) {
+  if (subscriptions.has(role)) return;
   const tile = document.createElement('figure');
   tile.className = 'tile remote';
   tile.dataset.role = role;
@@ -241,11 +242,6 @@ async function subscribe(role, force = false) {
   });
   const entry = { session, tile };
   subscriptions.set(role, entry);
-  if (existing) {
-    // The old session must be gone before the new one is asked for, or the server may refuse it.
-    existing.tile.remove();
-    await existing.session.close();
-  }
   try {
     await session.connect(null);
     if (subscriptions.get(role) !== entry || session.closed) {

@@ -77,7 +77,12 @@ export const kRecovery = {
   timeoutMs: { post: 10000, patch: 4000 },
   // Chromium often finds its path again by itself when the network returns (its consent checks
   // resume on the selected pair, RFC 7675 §5.1): wait this long before anything else.
-  graceMs: 1500,
+  graceMs: 500,
+  // A publish session hears from the relay several times a second (transport-cc feedback,
+  // receiver reports): this long without a byte means this page's path is gone, seconds before
+  // the browser calls it disconnected (about 5.5 s in Chromium on a dropped or moved network).
+  silenceMs: 2000,
+  silenceCheckMs: 250,
   // After a restart or a fresh POST, how long the new path may take to connect (ICE and, for a
   // fresh session, DTLS) before the next try.
   connectWaitMs: { restart: 4000, fresh: 8000 },
@@ -96,7 +101,9 @@ export class MediaSession {
   // relay: null (any path), or 'any' | 'udp' | 'tcp' | 'tls' (relay-only, through TURN over that
   // client transport). deadline: ms since the epoch after which nothing is retried (the end of
   // the consultation window).
-  constructor({ url, token, iceServers, relay, onTrack, onState, publish, deadline }) {
+  // onSilent: called when a publish session's watchdog finds the path silent (the page's other
+  // sessions share the network: nudge() them).
+  constructor({ url, token, iceServers, relay, onTrack, onState, onSilent, publish, deadline }) {
     this.url = url;
     this.token = token;
     this.relay = relay || null;
@@ -104,6 +111,7 @@ export class MediaSession {
     this.iceServers = filterServers(iceServers || [], this.relay);
     this.onTrack = onTrack || (() => {});
     this.onState = onState || (() => {});
+    this.onSilent = onSilent || (() => {});
     this.publish = Boolean(publish);
     this.deadline = deadline || Infinity;
     this.location = null;
@@ -139,7 +147,9 @@ export class MediaSession {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new Error('closed');
       try {
-        return await this.start(stream);
+        const servers = await this.start(stream);
+        if (this.publish) this.watchSilence();
+        return servers;
       } catch (e) {
         this.pc?.close();
         if (this.closed) throw e;
@@ -208,28 +218,69 @@ export class MediaSession {
     }
   }
 
-  // The path is lost (RTCPeerConnection disconnected or failed). In order: give the path a
-  // moment to come back by itself; once the server answers again, restart ICE on the same
+  // Recovery when this publish session has heard nothing for kRecovery.silenceMs although the
+  // browser still calls it connected.
+  watchSilence() {
+    if (this.watchdog) return;
+    let last = { bytes: -1, at: Date.now(), pc: null };
+    this.watchdog = setInterval(async () => {
+      if (this.closed) {
+        clearInterval(this.watchdog);
+        this.watchdog = null;
+        return;
+      }
+      const pc = this.pc;
+      if (!pc || this.recovering || !this.connected()) {
+        last = { bytes: -1, at: Date.now(), pc };
+        return;
+      }
+      let bytes = 0;
+      try {
+        (await pc.getStats()).forEach((x) => { if (x.type === 'transport') bytes += x.bytesReceived || 0; });
+      } catch {
+        return;
+      }
+      if (bytes !== last.bytes || pc !== last.pc) {
+        last = { bytes, at: Date.now(), pc };
+      } else if (Date.now() - Math.max(last.at, this.recoveredAt || 0) >= kRecovery.silenceMs && pc === this.pc
+                 && !this.recovering && !this.closed) {
+        this.onSilent();
+        this.recover('silent');
+      }
+    }, kRecovery.silenceCheckMs);
+  }
+
+  // Another session of the page found the network gone: check this one's path too, without
+  // waiting for the browser to notice.
+  nudge() {
+    if (!this.closed && !this.recovering && this.pc) this.recover('nudged');
+  }
+
+  // The path is lost (RTCPeerConnection disconnected or failed, or the publish session silent).
+  // In order: give the path a moment to come back by itself; once the server answers again, restart ICE on the same
   // session (PATCH, RFC 9725 §4.3.2); when the session is gone (404: its consent expired, or a
   // newer page took it over) or the restart does not connect, POST a fresh session (connect():
   // a publish session takes the stale old one over). Bounded by the deadline; never gives up
   // on a transient error.
-  async recover() {
+  async recover(why = 'browser') {
     this.recovering = true;
     const lostAt = Date.now();
-    const how = { lostAt, steps: [] };
+    const how = { lostAt, why, steps: [] };
     this.recoveries.push(how);
     this.report('reconnecting');
+    // When the browser reported the loss, its word that the path is back ends the recovery; a
+    // silent (or nudged) session may still be called connected, so it restarts ICE regardless.
+    const browser = why === 'browser';
     try {
-      if (!this.failed()) await this.waitConnected(kRecovery.graceMs);
-      for (let attempt = 1; !this.closed && !this.connected(); attempt++) {
+      if (browser && !this.failed()) await this.waitConnected(kRecovery.graceMs);
+      for (let attempt = 1; !this.closed && !(browser && this.connected()); attempt++) {
         if (Date.now() >= this.deadline) return;
         // An ICE restart sent into a dead network can reach the server later, after this page
         // gave up waiting for it: the server would then expect credentials the page never
         // applied. So: restart only once the server answers.
-        if (!(await serverReachable(this.url, this.deadline, () => this.closed || this.connected()))) continue;
+        if (!(await serverReachable(this.url, this.deadline, () => this.closed || (browser && this.connected())))) continue;
         how.steps.push(['reachable', Date.now()]);
-        if (this.connected()) break;
+        if (browser && this.connected()) break;
         let fresh = !this.location || Date.now() - lostAt >= kRecovery.consentWindowMs;
         if (!fresh) {
           const r = await this.tryRestart();
@@ -249,6 +300,7 @@ export class MediaSession {
       }
     } finally {
       this.recovering = false;
+      this.recoveredAt = Date.now();
       how.connectedAt = this.connected() ? Date.now() : null;
       if (this.connected()) this.report('connected');
       else if (!this.closed && (this.pc?.iceConnectionState === 'failed' || this.pc?.connectionState === 'failed')) {
@@ -342,6 +394,8 @@ export class MediaSession {
 
   async close() {
     this.closed = true;
+    clearInterval(this.watchdog);
+    this.watchdog = null;
     this.pc?.close();
     if (this.location) {
       await fetch(this.location, { method: 'DELETE', headers: { Authorization: `Bearer ${this.token}` },

@@ -6,6 +6,7 @@ import { kProbe, kRecovery, MediaSession } from '../src/media.js';
 const base = 'http://relay.test/v1/rooms/r1';
 let server;  // (method, url, options) -> { status, body, headers } | 'hang' | 'down'
 let requests;
+let sessions;
 
 class FakePc {
   static all = [];
@@ -15,6 +16,13 @@ class FakePc {
     this.signalingState = 'stable';
     this.n = FakePc.all.push(this);
     this.offers = 0;
+    this.rx = 0;  // bytes received, rising unless the path is silent
+    this.silent = false;
+  }
+
+  async getStats() {
+    if (!this.silent) this.rx += 100;
+    return new Map([['T01', { type: 'transport', bytesReceived: this.rx }]]);
   }
 
   addTransceiver() {}
@@ -73,6 +81,7 @@ const saved = JSON.parse(JSON.stringify({ kRecovery, kProbe }));
 beforeEach(() => {
   FakePc.all = [];
   requests = [];
+  sessions = [];
   globalThis.RTCPeerConnection = FakePc;
   globalThis.fetch = (url, options = {}) => {
     const method = options.method || 'GET';
@@ -84,13 +93,14 @@ beforeEach(() => {
     }
     return Promise.resolve(response(r));
   };
-  Object.assign(kRecovery, { graceMs: 30, consentWindowMs: 30000 });
+  Object.assign(kRecovery, { graceMs: 30, consentWindowMs: 30000, silenceMs: 60, silenceCheckMs: 10 });
   kRecovery.timeoutMs = { post: 200, patch: 100 };
   kRecovery.connectWaitMs = { restart: 200, fresh: 200 };
   Object.assign(kProbe, { everyMs: 20, timeoutMs: 50 });
 });
 
 afterEach(() => {
+  for (const s of sessions) s.close();
   Object.assign(kRecovery, saved.kRecovery);
   Object.assign(kProbe, saved.kProbe);
 });
@@ -99,6 +109,7 @@ function session(over = {}) {
   const states = [];
   const s = new MediaSession({ url: `${base}/whip`, token: 't0k3n-abcdef', publish: true,
     onState: (x) => states.push(x), ...over });
+  sessions.push(s);
   return { s, states };
 }
 
@@ -220,6 +231,38 @@ describe('MediaSession: a lost path', () => {
       // subscription is not, so the page ends it.
       expect(deletes).toEqual(publish ? [] : ['http://relay.test/v1/rooms/r1/sessions/ses_1']);
     }
+  });
+  it('a silent publish path is noticed before the browser says so; the page\'s other sessions are nudged', async () => {
+    let silent = 0;
+    const { s, states } = session({ onSilent: () => { silent += 1; } });
+    const pc = await connected(s);
+    const restarting = (method, url) => {
+      if (url.endsWith('/healthz')) return { status: 200 };
+      if (method === 'PATCH') {
+        pc.silent = false;  // the restarted path carries packets again
+        return { status: 200, body: 'a=ice-ufrag:sx\r\na=ice-pwd:newserverpassword\r\n' };
+      }
+      return { status: 500 };
+    };
+    server = restarting;
+    await sleep(100);
+    expect(silent).toBe(0);  // bytes keep arriving
+    pc.silent = true;
+    await sleep(150);
+    expect(silent).toBe(1);
+    expect(pc.connectionState).toBe('connected');  // the browser never said otherwise
+    expect(s.recoveries[0].why).toBe('silent');
+    expect(s.recoveries[0].steps.map(([x]) => x)).toEqual(['reachable', 'restart-ok']);
+    expect(states).toContain('reconnecting');
+    expect(states.at(-1)).toBe('connected');
+    // A nudged session checks its path the same way.
+    const sub = session({ publish: false, url: `${base}/whep?role=doctor` });
+    await connected(sub.s);
+    server = restarting;
+    sub.s.nudge();
+    await sleep(100);
+    expect(sub.s.recoveries[0].why).toBe('nudged');
+    expect(sub.s.recoveries[0].steps.map(([x]) => x)).toEqual(['reachable', 'restart-ok']);
   });
   it('after the consent window a restart cannot help: straight to a fresh session', async () => {
     kRecovery.consentWindowMs = 0;

@@ -30,7 +30,7 @@ const inside = flags.includes('--inside');  // already running in the relay's na
 const browsers = new Set();
 const kStaleAfterMs = 2000;  // media.stale_after_ms, the default
 
-const kCases = ['patient_kill', 'doctor_kill', 'network_block', 'network_block_consent', 'bench'];
+const kCases = ['patient_kill', 'doctor_kill', 'network_block', 'network_block_consent', 'network_switch', 'bench'];
 if (!kCases.includes(which)) {
   console.log(`unknown case ${which}; one of ${kCases.join(', ')}`);
   process.exit(2);
@@ -38,7 +38,7 @@ if (!kCases.includes(which)) {
 
 // The network case needs namespaces: set them up, run this script again inside the relay's
 // namespace, tear them down whatever happens (as call_quality.mjs does).
-if (which.startsWith('network_block') && !inside) {
+if (which.startsWith('network_') && !inside) {
   if (process.getuid() !== 0) {
     console.log('skipped: blocking one participant\'s network needs root (network namespaces, nft)');
     process.exit(77);
@@ -474,6 +474,60 @@ async function caseNetworkBlockConsent() {
   }
 }
 
+// The patient's device moves to another network mid-call (Wi-Fi to mobile): its address changes
+// from 10.77.0.2 to 10.77.0.6 and the old one is gone. The path cannot come back by itself; the
+// page restarts ICE on the same sessions (PATCH) once the server answers from the new address.
+async function caseNetworkSwitch() {
+  const relay = await startRelay(binary, webRoot, [], host);
+  try {
+    let r;
+    await check('patient\'s address changes mid-call: ICE restart on the same sessions, both decode again within 5 s', async () => {
+      const { room, invites, pages } = await call(relay);
+      const { doctor: d, patient: p } = pages;
+      const logStart = (await accessLog(relay)).at(-1)?.seq || 0;
+      const before = { patient: await framesFrom(p, 'doctor'), doctor: await framesFrom(d, 'patient') };
+      const moved = '10.77.0.6';
+      const switchedAt = Date.now();
+      run('ip', '-n', patientNs, 'addr', 'del', `${ShapedNet.kPatientAddress}/30`, 'dev', ShapedNet.kPatientDev);
+      run('ip', '-n', patientNs, 'addr', 'add', `${moved}/32`, 'dev', ShapedNet.kPatientDev);
+      run('ip', '-n', patientNs, 'route', 'add', `${ShapedNet.kRelayAddress}/32`, 'dev', ShapedNet.kPatientDev, 'src', moved);
+      run('ip', 'route', 'add', `${moved}/32`, 'dev', ShapedNet.kRelayDev);
+      await p.page.evaluate(watchFrames, ['doctor', before.patient + 3]);
+      await d.page.evaluate(watchFrames, ['patient', before.doctor + 3]);
+      const limit = 5000;
+      const patientSees = await firstFrameAt(p, 'doctor', limit + 20000) - switchedAt;
+      const doctorSees = await firstFrameAt(d, 'patient', limit + 20000) - switchedAt;
+      const history = await p.page.evaluate(() => window.medrelay.history());
+      console.log(`  after the switch the patient decodes the doctor in ${patientSees} ms, the doctor the patient in ${doctorSees} ms`);
+      for (const [name, h] of Object.entries(history)) {
+        console.log(`  patient ${name}: ${JSON.stringify(h.recoveries.map((x) => ({ lost: x.lostAt - switchedAt,
+          steps: x.steps.map(([st, t]) => [st, t - switchedAt]), connected: x.connectedAt && x.connectedAt - switchedAt })))}`);
+      }
+      const pairs = await p.page.evaluate(() => window.medrelay.pairs());
+      console.log(`  patient's pairs now ${JSON.stringify(pairs)}`);
+      r = { room, invites, logStart, history };
+      if (patientSees > limit || doctorSees > limit) throw new Error(`decoding again after ${patientSees} / ${doctorSees} ms (limit ${limit})`);
+      await Promise.all([decoding(d, 'patient'), decoding(p, 'doctor')]);
+    });
+    await check('network switch: the same sessions go on (ICE restart), nothing ends or starts in the access log', async () => {
+      if (!r) throw new Error('the call did not recover');
+      for (const [name, h] of Object.entries(r.history)) {
+        const steps = h.recoveries.flatMap((x) => x.steps.map(([st]) => st));
+        if (!steps.includes('restart-ok') || steps.includes('fresh')) {
+          throw new Error(`patient ${name}: steps ${JSON.stringify(steps)} (want an ICE restart, no fresh session)`);
+        }
+      }
+      const records = (await accessLog(relay, r.logStart)).filter((x) => x.room === r.room);
+      if (records.some((x) => x.event === 'participant_left' || x.event === 'participant_joined')) {
+        throw new Error(`sessions ended or started: ${JSON.stringify(records.map((x) => [x.event, x.role, x.reason || '']))}`);
+      }
+    });
+  } finally {
+    await closeBrowsers();
+    await relay.stop();
+  }
+}
+
 function percentile(xs, q) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
@@ -523,5 +577,6 @@ if (which === 'patient_kill') await caseKill('patient');
 if (which === 'doctor_kill') await caseKill('doctor');
 if (which === 'network_block') await caseNetworkBlock();
 if (which === 'network_block_consent') await caseNetworkBlockConsent();
+if (which === 'network_switch') await caseNetworkSwitch();
 if (which === 'bench') await caseBench();
 done();
