@@ -130,6 +130,7 @@ void ParticipantSession::onTransportRtp(uint8_t* data, size_t len) {
 }
 
 void ParticipantSession::onTransportRtcp(uint8_t* data, size_t len) {
+  rtcpSeen = true;
   room_.onRtcp(*this, data, len);
 }
 

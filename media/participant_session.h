@@ -142,7 +142,8 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   // Quality over the current interval, filled by ForwardingRoom::tick and the packet path; the
   // Router reports and resets it.
   SessionQuality quality;
-  uint64_t rembBps = 0;  // the subscriber's last REMB
+  uint64_t rembBps = 0;   // the subscriber's last REMB
+  bool rtcpSeen = false;  // the peer sends RTCP (browsers: a report every second or so)
 
   // Transport-wide congestion control feedback towards this publisher, when its offer and our
   // answer negotiated both the transport-wide-cc header extension and rtcp-fb transport-cc

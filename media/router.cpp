@@ -132,7 +132,9 @@ void Router::checkLiveness() {
     const bool stale = untilStale(*s, now) == 0;
     if (stale == s->reportedStale) continue;
     s->reportedStale = stale;
-    if (!stale && !s->publishes() && s->transport().connected()) {
+    // Only for peers that report: one that sends nothing but consent checks (every 5 s) is
+    // silent while it receives perfectly well.
+    if (!stale && !s->publishes() && s->rtcpSeen && s->transport().connected()) {
       auto room = rooms_.find(s->spec().roomId);
       if (room != rooms_.end()) room->second->restartVideo(*s);
     }
