@@ -147,7 +147,7 @@ void ConsultationService::createRoom(const CreateRoomRequest& req, Done<Room> do
   const int64_t id = ids->front();
   std::weak_ptr<char> alive = alive_;
   appendKept({rec}, std::move(*ids),
-             [this, alive, id, rec, room, done = std::move(done)](Result<void> r) {
+             [this, alive, id, rec, room, done = std::move(done)](const Result<void>& r) {
                if (!r.ok()) {
                  if (alive.lock()) (void)undoEnabling(rec, id);  // never announced, never logged
                  return done(r.error());
@@ -285,15 +285,15 @@ void ConsultationService::createInvite(const std::string& room_id, const CreateI
   if (!ids.ok()) return done(ids.error());
   const int64_t id = ids->front();
   std::weak_ptr<char> alive = alive_;
-  appendKept(
-      {rec}, std::move(*ids),
-      [this, alive, id, rec, issued = std::move(issued), done = std::move(done)](Result<void> r) {
-        if (!r.ok()) {
-          if (alive.lock()) (void)undoEnabling(rec, id);
-          return done(r.error());
-        }
-        done(issued);
-      });
+  appendKept({rec}, std::move(*ids),
+             [this, alive, id, rec, issued = std::move(issued),
+              done = std::move(done)](const Result<void>& r) {
+               if (!r.ok()) {
+                 if (alive.lock()) (void)undoEnabling(rec, id);
+                 return done(r.error());
+               }
+               done(issued);
+             });
 }
 
 Result<std::vector<Invite>> ConsultationService::listInvites(const std::string& room_id) {
@@ -399,7 +399,7 @@ void ConsultationService::admit(const std::string& room_id, const Caller& caller
   appendKept(
       {rec}, std::move(*ids),
       [this, alive, id, now_us, room_id, rec, by_backend = caller.backend,
-       done = std::move(done)](Result<void> logged) {
+       done = std::move(done)](const Result<void>& logged) {
         if (!alive.lock()) return done(makeError("unavailable", "the service stopped"));
         auto waiting = std::move(admitting_[room_id]);
         admitting_.erase(room_id);

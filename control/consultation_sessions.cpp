@@ -195,7 +195,7 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
   AccessRecord joined = records.back();
   appendKept(std::move(records), std::move(*ids),
              [this, alive, joined_id, joined = std::move(joined), s = std::move(s),
-              done = std::move(done)](Result<void> r) mutable {
+              done = std::move(done)](const Result<void>& r) mutable {
                if (!r.ok()) {
                  if (alive.lock()) (void)undoEnabling(joined, joined_id);
                  return done(r.error());

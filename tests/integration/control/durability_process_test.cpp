@@ -148,6 +148,7 @@ TEST_F(DurabilityProcessTest, SigkillDuringInviteBurstsLeavesNoInviteWithoutItsR
     const std::string data = dir_.str() + "/crash-" + std::to_string(round);
     ASSERT_NO_FATAL_FAILURE(start(data));
     std::vector<std::string> rooms;
+    rooms.reserve(24);
     for (int i = 0; i < 24; ++i) rooms.push_back(createRoom());
 
     std::mutex mu;
@@ -155,6 +156,7 @@ TEST_F(DurabilityProcessTest, SigkillDuringInviteBurstsLeavesNoInviteWithoutItsR
     std::atomic<bool> killed{false};
     std::atomic<int> answered{0};
     std::vector<std::thread> clients;
+    clients.reserve(4);
     for (int t = 0; t < 4; ++t) {
       clients.emplace_back([&, t] {
         const ApiClient api = backend();
@@ -270,6 +272,7 @@ TEST_F(DurabilityProcessTest, DiskFullHangupAndAdmissionAgreeWithTheLogOnceSpace
   // Rooms to admit while the disk fills: the admission that meets the first failing write is
   // the one under test.
   std::vector<std::string> waiting;
+  waiting.reserve(60);
   for (int i = 0; i < 60; ++i) waiting.push_back(createRoom());
 
   {
