@@ -102,7 +102,8 @@ Result<ConsultationService::PendingIds> ConsultationService::commitWith(
   return ids;
 }
 
-void ConsultationService::appendKept(Records records, PendingIds ids, Done<void> done) {
+void ConsultationService::appendKept(Records records, PendingIds ids, Done<void> done,
+                                     bool first_attempt) {
   MEDRELAY_ASSERT(records.size() == ids.size(), "one pending id per record");
   if (records.empty()) {
     done(Result<void>());
@@ -116,7 +117,7 @@ void ConsultationService::appendKept(Records records, PendingIds ids, Done<void>
     const int64_t id = ids[i];
     const bool enabling = isEnabling(records[i].event);
     unsettled_.insert(id);
-    noteRecord(records[i]);
+    if (first_attempt) noteRecord(records[i]);
     log_.append(std::move(records[i]),
                 [this, alive, join, id, enabling](const Result<uint64_t>& seq) {
                   if (alive.lock()) {
@@ -248,7 +249,8 @@ void ConsultationService::retryOwedRecords() {
   if (records.empty()) return;
   MR_LOG_INFO(log::get("policy"), "writing {} access-log records owed since the log failed",
               records.size());
-  appendKept(std::move(records), std::move(ids), [](const Result<void>&) {});
+  appendKept(
+      std::move(records), std::move(ids), [](const Result<void>&) {}, false);
 }
 
 void ConsultationService::onTick() {
@@ -321,9 +323,7 @@ Result<void> ConsultationService::recoverPending() {
   size_t written = 0;
   for (const auto& p : *owed) {
     if (isEnabling(p.record.event) || unsettled_.count(p.id) != 0) continue;
-    AccessRecord r = late(p);
-    noteRecord(r);
-    if (auto seq = log_.appendSync(std::move(r)); !seq.ok()) {
+    if (auto seq = log_.appendSync(late(p)); !seq.ok()) {
       owedWaiting_ = true;  // the timer writes the rest once the log accepts them
       log::get("policy")->error("writing owed access-log records: {}", seq.error().message);
       break;

@@ -174,8 +174,9 @@ class ConsultationService {
                                 const std::function<Result<void>()>& change);
   // Appends kept records. Each one the log accepts is settled; an owed (disabling) one it refuses
   // is retried when the log recovers. `done` gets the error of the first enabling record the log
-  // refused, or success: owed records do not fail the change.
-  void appendKept(Records records, PendingIds ids, Done<void> done);
+  // refused, or success: owed records do not fail the change. `first_attempt` is false for owed
+  // records written late (counted and logged when their change was made).
+  void appendKept(Records records, PendingIds ids, Done<void> done, bool first_attempt = true);
   // Undoes an enabling change whose record is not in the log (room_created, invite_issued,
   // participant_joined, consultation_started), with every pending record of it.
   Result<void> undoEnabling(const AccessRecord& record, int64_t pending_id);

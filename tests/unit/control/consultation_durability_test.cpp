@@ -153,6 +153,7 @@ TEST_F(DurabilityTest, HangupWhileTheLogFailsIsWrittenLateWithItsTime) {
   EXPECT_EQ(recs[0].detail.value("occurred_at", ""), formatTime(hangup_us));
   EXPECT_EQ(recs[0].detail.value("direction", ""), "publish");
   EXPECT_GT(recs[0].time_us, hangup_us);  // written later: the chain's time never goes back
+  EXPECT_EQ(svc_->counters().changed("participant_left"), 1u);  // one change, counted once
   EXPECT_TRUE(spinUntil([&] { return pending().empty(); }));
   EXPECT_TRUE(verify().ok()) << verify().summary();
 }
