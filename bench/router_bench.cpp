@@ -26,15 +26,14 @@
 
 #include "bench/load/webrtc_peer.h"
 #include "media/router.h"
-#include "media/sdp/sdp_parser.h"
+#include "tests/support/router_peers.h"
 
 namespace medrelay::media {
 namespace {
 
 constexpr size_t kFlushEvery = 32;
-constexpr auto kConnectTimeout = std::chrono::seconds(10);
-constexpr uint32_t kAudioSsrc = 0x11110001;
-constexpr uint32_t kVideoSsrc = 0x11110002;
+constexpr uint32_t kAudioSsrc = test::RouterPeers::kAudioSsrc;
+constexpr uint32_t kVideoSsrc = test::RouterPeers::kVideoSsrc;
 constexpr const char* kAudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr const char* kTransportCcUri =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
@@ -58,128 +57,33 @@ std::string offerWithExtensions(bool publish, const std::string& ufrag, const st
 // One router, its publisher and K subscribers, each with a WebRtcPeer on the client loop.
 class FanOut {
  public:
-  ~FanOut() {
-    peers_.clear();  // client loop handles first, then the router on its own loop
-    router_.reset();
-  }
-
   // Empty on success, else why not.
   std::string setUp(int subscribers) {
-    auto cert = DtlsCertificate::generate();
-    if (!cert.ok()) return "certificate: " + cert.error().message;
-    auto clientDtls = DtlsContext::create(cert.value());
-    if (!clientDtls.ok()) return "client DtlsContext: " + clientDtls.error().message;
-    clientDtls_ = std::move(clientDtls).value();
-    WorkerTransport::Config tc;
-    tc.udp.push_back(*net::SocketAddress::fromIp("127.0.0.1", 0));
-    auto router = Router::create(relayLoop_, tc, cert.value(), metrics_,
-                                 [](const std::string&, const std::string&) {});
-    if (!router.ok()) return "Router::create: " + router.error().message;
-    router_ = std::move(router).value();
-    port_ = router_->transport().udpSocket(0).localAddress().port();
-    fingerprint_ = cert.value()->sdpFingerprint();
-
-    if (auto e = join("pub", "inv-pub", "doctor", true, ""); !e.empty()) return e;
+    if (auto e = peers_.setUp(); !e.empty()) return e;
+    if (auto e = peers_.join("pub", "inv-pub", "doctor", true, "", offerWithExtensions);
+        !e.empty()) {
+      return e;
+    }
     for (int i = 0; i < subscribers; ++i) {
       const std::string n = std::to_string(i);
-      auto e = join("sub-" + n, "inv-sub-" + n, kSubscriberRoles[i % 4], false, "inv-pub");
+      auto e = peers_.join("sub-" + n, "inv-sub-" + n, kSubscriberRoles[i % 4], false, "inv-pub",
+                           offerWithExtensions);
       if (!e.empty()) return e;
     }
-    return waitConnected();
-  }
-
-  Router& router() { return *router_; }
-  ParticipantSession& publisher() { return *router_->session("pub"); }
-  std::vector<ParticipantSession*>& subscribers() { return subscribers_; }
-  // One non-blocking loop iteration of the relay: timers, socket reads, sendmmsg flush.
-  void runRelayOnce() { uv_run(relayLoop_.loop(), UV_RUN_NOWAIT); }
-
- private:
-  // What signalling::WhipEndpoint::handleJoin does between the WHIP/WHEP POST and the 201, minus
-  // HTTP.
-  std::string join(const std::string& sessionId, const std::string& inviteId, std::string role,
-                   bool publish, const std::string& target) {
-    const std::string ufrag = IceLite::randomIceString(IceLite::kUfragChars);
-    const std::string pwd = IceLite::randomIceString(IceLite::kPasswordChars);
-    auto offer = sdp::parseSdp(offerWithExtensions(publish, ufrag, pwd, fingerprint_));
-    if (!offer.ok()) return "offer: " + offer.error().message;
-
-    sdp::LocalTransport local;
-    local.iceUfrag = IceLite::randomIceString(IceLite::kUfragChars);
-    local.icePwd = IceLite::randomIceString(IceLite::kPasswordChars);
-    auto ours = Fingerprint::parse(fingerprint_);
-    local.fingerprint.algorithm = "sha-256";
-    local.fingerprint.value = ours->hex();
-    local.fingerprint.bytes.assign(ours->digest.begin(), ours->digest.begin() + ours->size);
-    local.candidates.push_back({sdp::LocalCandidate::Transport::kUdp, "127.0.0.1", port_});
-    std::vector<sdp::SendTrack> tracks;
-    if (!publish) {
-      const uint32_t base = 0x22220000u + static_cast<uint32_t>(subscribers_.size()) * 4;
-      tracks.push_back({sdp::MediaKind::kAudio, base + 1, 0, "medrelay", sessionId, "audio"});
-      tracks.push_back(
-          {sdp::MediaKind::kVideo, base + 2, base + 3, "medrelay", sessionId, "video"});
-    }
-    auto answer = sdp::negotiateAnswer(offer.value(), sdp::Capabilities{}, local, tracks);
-    if (!answer.ok()) return "negotiateAnswer: " + answer.error().message;
-    const sdp::NegotiatedSession& neg = answer->session;
-    auto transport = transportParams(local, neg);
-    if (!transport) return "answer: bad remote fingerprint";
-
-    SessionSpec spec;
-    spec.publish = publish;
-    spec.targetInvite = target;
-    spec.sessionId = sessionId;
-    spec.roomId = "room-bench";
-    spec.inviteId = inviteId;
-    spec.role = std::move(role);
-    spec.transport = std::move(*transport);
-    spec.negotiated = neg;
-    if (auto r = router_->createSession(std::move(spec)); !r.ok()) {
-      return "createSession: " + r.error().message;
-    }
-    // An admitted room: every subscriber receives the publisher.
-    if (!publish) {
-      rules_.allow(inviteId, target);
-      router_->setForwardingRules("room-bench", rules_);
-    }
-    if (!publish) subscribers_.push_back(router_->session(sessionId));
-
-    auto remote = bench::parseAnswer(answer->sdp);
-    if (!remote) return "parseAnswer failed on:\n" + answer->sdp;
-    auto peer = std::make_unique<bench::WebRtcPeer>(clientLoop_, *clientDtls_, ufrag, pwd);
-    if (!peer->openSocket() || !peer->start(*remote)) return "WebRtcPeer did not start";
-    peers_.push_back(std::move(peer));
+    if (auto e = peers_.waitConnected(); !e.empty()) return e;
+    for (int i = 0; i < subscribers; ++i) subscribers_.push_back(&peers_.session(i + 1));
     return {};
   }
 
-  // ICE, DTLS and SRTP on both loops until every client and every router session is connected.
-  std::string waitConnected() {
-    const auto deadline = std::chrono::steady_clock::now() + kConnectTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      runRelayOnce();
-      uv_run(clientLoop_.loop(), UV_RUN_NOWAIT);
-      bool all = publisher().transport().connected();
-      for (auto* s : subscribers_) all = all && s->transport().connected();
-      for (auto& p : peers_) {
-        if (p->failed()) return "a client's DTLS handshake failed";
-        all = all && p->connected();
-      }
-      if (all) return {};
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    return "peers did not connect within 10 s";
-  }
+  Router& router() { return peers_.router(); }
+  ParticipantSession& publisher() { return peers_.session(0); }
+  std::vector<ParticipantSession*>& subscribers() { return subscribers_; }
+  // One non-blocking loop iteration of the relay: timers, socket reads, sendmmsg flush.
+  void runRelayOnce() { peers_.runRelayOnce(); }
 
-  net::Dispatcher relayLoop_{"bench-relay"};
-  net::Dispatcher clientLoop_{"bench-clients"};
-  metrics::MediaWorkerMetrics metrics_;
-  std::unique_ptr<DtlsContext> clientDtls_;
-  std::unique_ptr<Router> router_;
-  std::vector<std::unique_ptr<bench::WebRtcPeer>> peers_;
+ private:
+  test::RouterPeers peers_;
   std::vector<ParticipantSession*> subscribers_;
-  ForwardingRules rules_;
-  std::string fingerprint_;
-  uint16_t port_ = 0;
 };
 
 // An RTP packet of `size` bytes from `p` with one one-byte-header extension element (RFC 8285

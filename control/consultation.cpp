@@ -103,15 +103,17 @@ nlohmann::json toJson(const Invite& invite) {
 }
 
 nlohmann::json toJson(const Session& s) {
-  return {{"id", s.id},
-          {"invite_id", s.invite_id},
-          {"role", toString(s.role)},
-          {"subject", s.subject},
-          {"direction", toString(s.direction)},
-          {"transport", s.transport},
-          {"remote", s.remote},
-          {"started_at", formatTime(s.started_us)},
-          {"stale", s.stale}};
+  nlohmann::json j = {{"id", s.id},
+                      {"invite_id", s.invite_id},
+                      {"role", toString(s.role)},
+                      {"subject", s.subject},
+                      {"direction", toString(s.direction)},
+                      {"transport", s.transport},
+                      {"remote", s.remote},
+                      {"started_at", formatTime(s.started_us)},
+                      {"stale", s.stale}};
+  if (s.quality) j["quality"] = toJson(*s.quality);
+  return j;
 }
 
 nlohmann::json toJson(const RoomDetail& detail, int64_t now_us) {

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "control/link_quality.h"
+
 namespace medrelay::control {
 
 // The consultation models of the guideline (docs/policy.md): doctor–patient, with a nurse beside
@@ -95,7 +97,8 @@ struct Session {
   std::string transport;  // udp, tcp, turn-udp, ...
   std::string remote;     // ip:port
   int64_t started_us = 0;
-  bool stale = false;  // consent freshness lost (RFC 7675 §5.1), reported by the media plane
+  bool stale = false;  // silent or without consent checks: a rejoin may take it over
+  std::optional<LinkQuality> quality;  // the media plane's latest report (not stored)
 };
 
 // What GET /v1/rooms/{id} shows the backend: the room and who is live.

@@ -342,6 +342,7 @@ Result<void> ConsultationService::recoverPending() {
 }
 
 Result<void> ConsultationService::start() {
+  if (auto r = deadInvites_.load(store_, now()); !r.ok()) return r.error();
   if (auto r = recoverPending(); !r.ok()) return r;
   // Sessions live before the restart end now; their records are kept with the change, so a log
   // that refuses them writes them later.

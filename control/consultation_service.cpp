@@ -97,6 +97,11 @@ AccessRecord ConsultationService::record(AccessEvent event, const Session& s,
   r.transport = s.transport;
   r.reason = std::string(reason);
   r.detail = {{"direction", toString(s.direction)}};
+  if (event == AccessEvent::kParticipantLeft) {
+    // How the link was, in numbers only (docs/access-log.md "participant_left").
+    r.detail["duration_s"] = std::max<int64_t>(0, clock_.nowUs() - s.started_us) / 1000000;
+    if (auto summary = quality_.take(s.id)) r.detail.update(summary->detail());
+  }
   return r;
 }
 
@@ -161,6 +166,7 @@ Result<RoomDetail> ConsultationService::getRoom(const std::string& room_id) {
   if (!room.ok()) return room.error();
   auto sessions = store_.sessionsOfRoom(room_id);
   if (!sessions.ok()) return sessions.error();
+  for (Session& s : *sessions) s.quality = quality_.latest(s.id);
   return RoomDetail{std::move(*room), std::move(*sessions)};
 }
 
@@ -235,7 +241,7 @@ void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done
   // Media stops before the records are written (docs/policy.md rule 7).
   endSessions(*sessions, "cancelled");
   for (const auto& inv : *invites) {
-    if (inv.live() && inviteRevokedHook_) inviteRevokedHook_(inv.id);
+    if (inv.live()) inviteEnded(inv);
   }
   events_.publish(
       RoomEvent{RoomEventType::kCancelled, room_id, {}, {}, {}, {}, "cancelled", room->ended_us});
@@ -325,9 +331,23 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   records.push_back(std::move(rec));
   auto ids = commitWith(records, [&] { return store_.revokeInvite(invite_id, invite.revoked_us); });
   if (!ids.ok()) return done(ids.error());
+  // The invite's own event streams end first, so not even its own `left` reaches them.
+  events_.publish(RoomEvent{RoomEventType::kRevoked,
+                            room_id,
+                            invite.id,
+                            invite.role,
+                            invite.subject,
+                            {},
+                            "revoked",
+                            invite.revoked_us});
   endSessions(*sessions, "revoked");  // media stops before the records are written
-  if (inviteRevokedHook_) inviteRevokedHook_(invite.id);
+  inviteEnded(invite);
   answerWhenKept<Invite>(std::move(records), std::move(*ids), std::move(invite), std::move(done));
+}
+
+void ConsultationService::inviteEnded(const Invite& invite) {
+  deadInvites_.add(invite.id, invite.expires_us, now());
+  if (inviteRevokedHook_) inviteRevokedHook_(invite.id);
 }
 
 Result<Room> ConsultationService::authorizeDoctorAction(const std::string& room_id,
@@ -437,6 +457,8 @@ void ConsultationService::endConsultation(const std::string& room_id, const Call
   }
   auto sessions = store_.sessionsOfRoom(room_id);
   if (!sessions.ok()) return done(sessions.error());
+  auto invites = store_.invitesOfRoom(room_id);
+  if (!invites.ok()) return done(invites.error());
   room->state = RoomState::kEnded;
   room->ended_us = now();
   room->end_reason = "hangup";
@@ -448,6 +470,10 @@ void ConsultationService::endConsultation(const std::string& room_id, const Call
   auto ids = commitWith(records, [&] { return store_.closeRoom(*room, false); });
   if (!ids.ok()) return done(ids.error());
   endSessions(*sessions, "hangup");  // media stops before the records are written
+  // No one joins an ended room again (room_ended): its invites' TURN credentials die with it.
+  for (const auto& inv : *invites) {
+    if (inv.live()) inviteEnded(inv);
+  }
   events_.publish(
       RoomEvent{RoomEventType::kEnded, room_id, {}, {}, {}, {}, "hangup", room->ended_us});
   answerWhenKept<Room>(std::move(records), std::move(*ids), std::move(*room), std::move(done));

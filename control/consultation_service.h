@@ -15,6 +15,7 @@
 #include "control/clock.h"
 #include "control/consultation.h"
 #include "control/consultation_requests.h"
+#include "control/dead_invites.h"
 #include "control/invite_token.h"
 #include "control/policy.h"
 #include "control/room_events.h"
@@ -91,17 +92,21 @@ class ConsultationService {
   ConsultationService(const ConsultationService&) = delete;
   ConsultationService& operator=(const ConsultationService&) = delete;
 
-  // At process start: pending records left by a crash are settled against the log (enabling
-  // changes whose record is missing are undone, records owed are written), sessions live before
-  // the restart end with reason server-restart (records durable before it returns unless the log
-  // refuses them: then they are owed), windows that closed meanwhile are closed, the timer starts.
+  // At process start: the invites that are no longer live are loaded for inviteLiveness(),
+  // pending records left by a crash are settled against the log (enabling changes whose record is
+  // missing are undone, records owed are written), sessions live before the restart end with
+  // reason server-restart (records durable before it returns unless the log refuses them: then
+  // they are owed), windows that closed meanwhile are closed, the timer starts.
   Result<void> start();
   void setTerminator(SessionTerminator* terminator) { terminator_ = terminator; }
   // Called (on the control thread) for every invite that stops being live by revocation or by
-  // its room's cancellation, so TURN can tear down the invite's allocations at once.
+  // its room's cancellation or end, so TURN can tear down the invite's allocations at once.
   void setInviteRevokedHook(std::function<void(const std::string& invite_id)> hook) {
     inviteRevokedHook_ = std::move(hook);
   }
+  // For TURN, callable from any thread: false for an invite that was revoked or whose room was
+  // cancelled or ended, also before the last restart (loaded from the store by start()).
+  net::turn::InviteLiveness& inviteLiveness() { return deadInvites_; }
   RoomEventBus& events() { return events_; }
   const PolicyCounters& counters() const { return counters_; }
 
@@ -135,6 +140,9 @@ class ConsultationService {
   // Consent freshness lost (stale = true) or regained; a stale publish session can be taken
   // over by a new join with the same invite.
   Result<void> markStale(const std::string& session_id, bool stale = true);
+  // The media plane's periodic report on a live session's link (ignored for unknown sessions).
+  void sessionQuality(const std::string& session_id, LinkQuality quality);
+  const LinkQualityBook& linkQuality() const { return quality_; }
   Result<ParticipantInfo> participantInfo(const std::string& token, const std::string& room_id,
                                           const std::string& remote);
 
@@ -202,10 +210,15 @@ class ConsultationService {
                                 bool* quiet_refusal);
   Result<void> checkLiveSessions(const Invite& invite, SessionKind direction,
                                  std::string* takeover_session);
-  // Ends `sessions` (terminator, events) and returns their participant_left records.
-  Records endSessions(const std::vector<Session>& sessions, std::string_view reason);
+  // Ends `sessions`' media (terminator) and announces it (events).
+  void endSessions(const std::vector<Session>& sessions, std::string_view reason);
+  // Their participant_left records; each takes the session's link-quality summary, so it is made
+  // once per end.
   Records leftRecords(const std::vector<Session>& sessions, std::string_view reason) const;
   void publishLeftIfLast(const Session& ended, std::string_view reason);
+  // The invite is no longer live (revoked, room cancelled or ended): TURN refuses it from now
+  // on and the hook tears its allocations down.
+  void inviteEnded(const Invite& invite);
   Result<Room> loadRoom(const std::string& room_id);
   Result<Room> authorizeDoctorAction(const std::string& room_id, const Caller& caller,
                                      std::string_view op, AccessRecord* context);
@@ -220,6 +233,9 @@ class ConsultationService {
   AuthRateLimiter limiter_;
   RoomEventBus events_;
   PolicyCounters counters_;
+  // record() moves a session's summary into its participant_left record.
+  mutable LinkQualityBook quality_;
+  DeadInvites deadInvites_;
   std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;
   // Pending records appended and not yet forgotten by the store (in flight or settled), those

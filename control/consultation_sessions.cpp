@@ -161,6 +161,7 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
   // recovery"): a crash before participant_joined is durable leaves a session start-up removes.
   auto tx = store_.begin();
   Records records;
+  std::vector<std::string> taken_over;
   if (!takeover.empty()) {
     auto old = store_.session(takeover);
     if (!old.ok()) return done(old.error());
@@ -168,6 +169,16 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
     if (old->has_value()) {
       if (terminator_ != nullptr) terminator_->endSession(takeover, "takeover");
       records.push_back(record(AccessEvent::kParticipantLeft, **old, "takeover"));
+    }
+    taken_over.push_back(takeover);
+    // The device that went silent took its subscriptions with it: they end with its publish
+    // session instead of lingering until their consent expires.
+    for (const Session& o : *before) {
+      if (o.id == takeover || !o.stale) continue;
+      if (auto r = store_.removeSession(o.id); !r.ok()) continue;
+      if (terminator_ != nullptr) terminator_->endSession(o.id, "takeover");
+      records.push_back(record(AccessEvent::kParticipantLeft, o, "takeover"));
+      taken_over.push_back(o.id);
     }
   } else if (auto r = store_.insertSession(s); !r.ok()) {
     return done(r.error());
@@ -177,8 +188,11 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
   if (!ids.ok()) return done(ids.error());
   if (auto r = tx->commit(); !r.ok()) return done(r.error());
   const int64_t joined_id = ids->back();
-  const bool first = std::none_of(before->begin(), before->end(),
-                                  [&](const Session& o) { return o.id != takeover; });
+  // A takeover is announced as a join: the others saw the old device's peer-lost.
+  const bool first =
+      !takeover.empty() || std::all_of(before->begin(), before->end(), [&](const Session& o) {
+        return std::find(taken_over.begin(), taken_over.end(), o.id) != taken_over.end();
+      });
   if (first) {
     events_.publish(RoomEvent{
         RoomEventType::kJoined, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
@@ -223,8 +237,8 @@ ConsultationService::Records ConsultationService::leftRecords(const std::vector<
   return records;
 }
 
-ConsultationService::Records ConsultationService::endSessions(const std::vector<Session>& sessions,
-                                                              std::string_view reason) {
+void ConsultationService::endSessions(const std::vector<Session>& sessions,
+                                      std::string_view reason) {
   std::vector<std::string> announced;  // one "left" per invite, not per session
   for (const auto& s : sessions) {
     if (terminator_ != nullptr) terminator_->endSession(s.id, reason);
@@ -233,7 +247,6 @@ ConsultationService::Records ConsultationService::endSessions(const std::vector<
       publishLeftIfLast(s, reason);
     }
   }
-  return leftRecords(sessions, reason);
 }
 
 void ConsultationService::sessionEnded(const std::string& session_id, std::string_view reason,
@@ -258,12 +271,21 @@ Result<void> ConsultationService::markStale(const std::string& session_id, bool 
   if (!s->has_value()) return makeError("session_not_found", "no such live session");
   if ((*s)->stale == stale) return {};
   if (auto r = store_.setSessionStale(session_id, stale); !r.ok()) return r;
-  if (stale) {
-    const Session& x = **s;
-    events_.publish(RoomEvent{RoomEventType::kPeerLost, x.room_id, x.invite_id, x.role, x.subject,
-                              x.id, "consent-stale", now()});
+  // The others see the participant's sending side: a silent subscription says nothing to them.
+  const Session& x = **s;
+  if (x.direction == SessionKind::kPublish) {
+    events_.publish(RoomEvent{stale ? RoomEventType::kPeerLost : RoomEventType::kPeerRestored,
+                              x.room_id, x.invite_id, x.role, x.subject, x.id,
+                              stale ? "silent" : "", now()});
   }
   return {};
+}
+
+void ConsultationService::sessionQuality(const std::string& session_id, LinkQuality quality) {
+  auto s = store_.session(session_id);
+  if (!s.ok() || !s->has_value()) return;  // ended meanwhile: its summary is written already
+  quality.at_us = now();
+  quality_.update(session_id, quality);
 }
 
 Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& token,
@@ -356,10 +378,12 @@ void ConsultationService::endAllSessions(std::string_view reason, Done<void> don
   auto tx = store_.begin();
   auto sessions = store_.takeAllSessions();
   if (!sessions.ok()) return done(sessions.error());
-  auto ids = keep(leftRecords(*sessions, reason));
+  Records records = leftRecords(*sessions, reason);
+  auto ids = keep(records);
   if (!ids.ok()) return done(ids.error());
   if (auto r = tx->commit(); !r.ok()) return done(r.error());
-  appendKept(endSessions(*sessions, reason), std::move(*ids), std::move(done));
+  endSessions(*sessions, reason);
+  appendKept(std::move(records), std::move(*ids), std::move(done));
 }
 
 }  // namespace medrelay::control

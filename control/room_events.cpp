@@ -1,6 +1,7 @@
 #include "control/room_events.h"
 
 #include <array>
+#include <vector>
 
 #include "control/access_log_record.h"
 #include "net/dispatcher.h"
@@ -8,33 +9,46 @@
 namespace medrelay::control {
 
 std::string_view toString(RoomEventType type) {
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "joined", "published", "admitted", "left", "peer-lost", "cancelled", "ended"};
+  static constexpr std::array<std::string_view, 9> kNames = {"joined", "published",     "admitted",
+                                                             "left",   "peer-lost",     "cancelled",
+                                                             "ended",  "peer-restored", "revoked"};
   return kNames[static_cast<size_t>(type)];
 }
 
 RoomEventBus::RoomEventBus(net::Dispatcher& dispatcher, size_t max_queued)
-    : dispatcher_(dispatcher), max_queued_(max_queued) {}
+    : dispatcher_(dispatcher), maxQueued_(max_queued) {}
 
 RoomEventBus::~RoomEventBus() = default;
 
-uint64_t RoomEventBus::subscribe(const std::string& room_id, Audience audience, Callback callback) {
-  const uint64_t id = next_id_++;
-  subscribers_.emplace(id, Subscriber{room_id, audience, std::move(callback), {}, false});
-  by_room_.emplace(room_id, id);
+uint64_t RoomEventBus::subscribe(const std::string& room_id, Audience audience, Callback callback,
+                                 std::string invite_id, std::function<void()> on_end) {
+  const uint64_t id = nextId_++;
+  subscribers_.emplace(id, Subscriber{room_id,
+                                      audience,
+                                      std::move(callback),
+                                      std::move(invite_id),
+                                      std::move(on_end),
+                                      {},
+                                      false,
+                                      false});
+  byRoom_.emplace(room_id, id);
   return id;
+}
+
+void RoomEventBus::removeFromRoom(uint64_t id, const std::string& room_id) {
+  auto [b, e] = byRoom_.equal_range(room_id);
+  for (auto r = b; r != e; ++r) {
+    if (r->second == id) {
+      byRoom_.erase(r);
+      return;
+    }
+  }
 }
 
 void RoomEventBus::unsubscribe(uint64_t id) {
   auto it = subscribers_.find(id);
   if (it == subscribers_.end()) return;
-  auto [b, e] = by_room_.equal_range(it->second.room_id);
-  for (auto r = b; r != e; ++r) {
-    if (r->second == id) {
-      by_room_.erase(r);
-      break;
-    }
-  }
+  if (!it->second.ending) removeFromRoom(id, it->second.room_id);
   subscribers_.erase(it);
 }
 
@@ -52,24 +66,44 @@ nlohmann::json RoomEventBus::view(const RoomEvent& event, Audience audience) {
   return j;
 }
 
+void RoomEventBus::enqueue(uint64_t id, Subscriber& s, nlohmann::json event) {
+  if (s.queue.size() >= maxQueued_) {
+    s.queue.pop_front();
+    ++dropped_;
+  }
+  s.queue.push_back(std::move(event));
+  if (!s.scheduled) {
+    s.scheduled = true;
+    std::weak_ptr<char> alive = alive_;
+    dispatcher_.post([this, alive, id] {
+      if (alive.lock()) drain(id);
+    });
+  }
+}
+
 void RoomEventBus::publish(const RoomEvent& event) {
-  auto [b, e] = by_room_.equal_range(event.room_id);
+  const bool room_over =
+      event.type == RoomEventType::kCancelled || event.type == RoomEventType::kEnded;
+  std::vector<uint64_t> ended;
+  auto [b, e] = byRoom_.equal_range(event.room_id);
   for (auto r = b; r != e; ++r) {
     const uint64_t id = r->second;
     Subscriber& s = subscribers_.at(id);
-    if (s.queue.size() >= max_queued_) {
-      s.queue.pop_front();
-      ++dropped_;
+    const bool participant = s.audience == Audience::kParticipant;
+    bool last = participant && room_over;
+    if (event.type == RoomEventType::kRevoked) {
+      // Only the revoked invite's own streams learn of it, as their last event.
+      if (!participant || s.invite_id.empty() || s.invite_id != event.invite_id) continue;
+      last = true;
     }
-    s.queue.push_back(view(event, s.audience));
-    if (!s.scheduled) {
-      s.scheduled = true;
-      std::weak_ptr<char> alive = alive_;
-      dispatcher_.post([this, alive, id] {
-        if (alive.lock()) drain(id);
-      });
+    enqueue(id, s, view(event, s.audience));
+    if (last) {
+      s.ending = true;
+      ended.push_back(id);
     }
   }
+  // Nothing published from now on reaches them.
+  for (uint64_t id : ended) removeFromRoom(id, event.room_id);
 }
 
 void RoomEventBus::drain(uint64_t id) {
@@ -85,10 +119,16 @@ void RoomEventBus::drain(uint64_t id) {
     Callback cb = cur->second.callback;
     cb(ev);
   }
+  auto cur = subscribers_.find(id);
+  if (cur == subscribers_.end() || !cur->second.ending) return;
+  // The last event is delivered (an ending subscriber gets no more).
+  std::function<void()> on_end = std::move(cur->second.on_end);
+  subscribers_.erase(cur);
+  if (on_end) on_end();
 }
 
 size_t RoomEventBus::subscribers(const std::string& room_id) const {
-  return by_room_.count(room_id);
+  return byRoom_.count(room_id);
 }
 
 }  // namespace medrelay::control

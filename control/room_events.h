@@ -19,13 +19,15 @@ class Dispatcher;
 namespace medrelay::control {
 
 enum class RoomEventType : uint8_t {
-  kJoined,     // an invite's first live session started
-  kPublished,  // a publish session started
-  kAdmitted,   // the patient was admitted: the consultation started
-  kLeft,       // an invite's last live session ended (with reason)
-  kPeerLost,   // the media plane lost consent freshness on a session
-  kCancelled,  // the room was cancelled
-  kEnded,      // the room ended (window closed or consultation ended)
+  kJoined,        // an invite's first live session started
+  kPublished,     // a publish session started
+  kAdmitted,      // the patient was admitted: the consultation started
+  kLeft,          // an invite's last live session ended (with reason)
+  kPeerLost,      // a publish session went silent (stale: it may be taken over)
+  kCancelled,     // the room was cancelled
+  kEnded,         // the room ended (window closed or consultation ended)
+  kPeerRestored,  // a stale publish session is receiving again
+  kRevoked,       // an invite was revoked: only that invite's own streams receive it
 };
 std::string_view toString(RoomEventType type);
 
@@ -47,6 +49,11 @@ enum class Audience : uint8_t { kBackend, kParticipant };
 // The in-process event bus behind GET /v1/rooms/{id}/events (SSE). Runs on the control
 // dispatcher. Each subscriber has a bounded queue: when a slow reader lets it fill, the oldest
 // events are dropped and counted. Callbacks run from the dispatcher, never inside publish().
+//
+// A participant's subscription ends with its last event (docs/api.md, "Events"): `revoked` for its
+// own invite, `cancelled` or `ended` for its room. That event is queued behind the ones published
+// before it and nothing published after it is queued; once it is delivered `on_end` runs and the
+// subscription is gone. Backend subscriptions never end this way and never see `revoked`.
 class RoomEventBus {
  public:
   using Callback = std::function<void(const nlohmann::json& event)>;
@@ -56,7 +63,9 @@ class RoomEventBus {
   RoomEventBus(const RoomEventBus&) = delete;
   RoomEventBus& operator=(const RoomEventBus&) = delete;
 
-  uint64_t subscribe(const std::string& room_id, Audience audience, Callback callback);
+  // invite_id: the participant's own invite (its `revoked` event ends the subscription).
+  uint64_t subscribe(const std::string& room_id, Audience audience, Callback callback,
+                     std::string invite_id = {}, std::function<void()> on_end = {});
   void unsubscribe(uint64_t id);
   void publish(const RoomEvent& event);
 
@@ -70,16 +79,21 @@ class RoomEventBus {
     std::string room_id;
     Audience audience;
     Callback callback;
+    std::string invite_id;
+    std::function<void()> on_end;
     std::deque<nlohmann::json> queue;
     bool scheduled = false;
+    bool ending = false;  // its last event is queued; it no longer listens to the room
   };
+  void enqueue(uint64_t id, Subscriber& s, nlohmann::json event);
+  void removeFromRoom(uint64_t id, const std::string& room_id);
   void drain(uint64_t id);
 
   net::Dispatcher& dispatcher_;
-  size_t max_queued_;
-  uint64_t next_id_ = 1;
+  size_t maxQueued_;
+  uint64_t nextId_ = 1;
   std::map<uint64_t, Subscriber> subscribers_;
-  std::multimap<std::string, uint64_t> by_room_;
+  std::multimap<std::string, uint64_t> byRoom_;
   uint64_t dropped_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // posted drains check it
 };

@@ -457,6 +457,15 @@ Result<std::vector<Invite>> SqliteStore::invitesOfRoom(const std::string& room_i
   return invitesWhere("room_id", room_id);
 }
 
+// A scan of the invites table: run once at start-up.
+Result<std::vector<Invite>> SqliteStore::deadInvites(int64_t now_us) {
+  static const std::string sql =
+      std::string(kInviteSelect) +
+      "JOIN rooms r ON r.id = i.room_id WHERE i.expires > ? AND (i.revoked != 0 OR r.state IN "
+      "('cancelled', 'ended')) ORDER BY i.expires, i.id";
+  return rows<Invite>(sql.c_str(), readInvite<Query>, now_us);
+}
+
 Result<void> SqliteStore::revokeInvite(const std::string& id, int64_t at_us) {
   return writeTransaction([&]() -> Result<void> {
     if (auto r = run("UPDATE invites SET revoked = ? WHERE id = ? AND revoked = 0", at_us, id);

@@ -49,6 +49,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Invite>> inviteByHash(const std::string& token_hash) override;
   Result<std::vector<Invite>> invitesOfRoom(const std::string& room_id) override;
   Result<void> revokeInvite(const std::string& id, int64_t at_us) override;
+  Result<std::vector<Invite>> deadInvites(int64_t now_us) override;
 
   Result<void> closeRoom(const Room& room, bool revoke_invites) override;
 

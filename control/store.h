@@ -66,6 +66,9 @@ class Store {
   virtual Result<std::optional<Invite>> inviteByHash(const std::string& token_hash) = 0;
   virtual Result<std::vector<Invite>> invitesOfRoom(const std::string& room_id) = 0;
   virtual Result<void> revokeInvite(const std::string& id, int64_t at_us) = 0;
+  // Invites no longer live that expire after `now_us`: revoked, or of a cancelled or ended room
+  // (what TURN keeps refusing until they expire: DeadInvites).
+  virtual Result<std::vector<Invite>> deadInvites(int64_t now_us) = 0;
 
   // Room state changes that end sessions, in one transaction: the room row, and (when
   // revoke_invites) every live invite revoked, and every session of the room removed.

@@ -113,6 +113,7 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
       const uint64_t elapsed = ctx_.nowMs() - consumer.lastPacketMs;
       consumer.rewriter.switchSource(
           std::max<uint32_t>(1, static_cast<uint32_t>(elapsed * consumer.clockRate / 1000)));
+      consumer.vp8.switchSource();
       consumer.started = false;
     }
   }
@@ -121,7 +122,7 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
   consumer.allowed = allowed;
   if (producer && allowed && (becameAllowed || !consumer.started) &&
       consumer.kind == sdp::MediaKind::kVideo && subscriber.transport().connected()) {
-    requestKeyframe(*producer, false);
+    requestKeyframe(*producer);
   }
 }
 
@@ -129,11 +130,11 @@ void ForwardingRoom::onConnected(ParticipantSession& session) {
   // A consumer starts: ask its producer for a keyframe so the first frame decodes at once.
   for (auto& c : session.consumers()) {
     if (c->producer && c->allowed && c->kind == sdp::MediaKind::kVideo) {
-      requestKeyframe(*c->producer, false);
+      requestKeyframe(*c->producer);
     }
   }
   for (auto& p : session.producers()) {
-    if (p->kind == sdp::MediaKind::kVideo && !p->consumers.empty()) requestKeyframe(*p, false);
+    if (p->kind == sdp::MediaKind::kVideo && !p->consumers.empty()) requestKeyframe(*p);
   }
 }
 
@@ -192,8 +193,23 @@ void ForwardingRoom::onProducerPacket(Producer& producer, const RtpPacket& packe
   const uint16_t seq = packet.sequenceNumber();
   if (producer.kind == sdp::MediaKind::kVideo) {
     const uint64_t nowMs = ctx_.nowMs();
+    if (producer.lastVideoPacketMs != 0 && nowMs - producer.lastVideoPacketMs >= kFreezeGapMs) {
+      ++producer.owner->quality.freezes;
+      producer.owner->quality.freezeMs += static_cast<uint32_t>(nowMs - producer.lastVideoPacketMs);
+    }
+    producer.lastVideoPacketMs = nowMs;
+    if ((producer.keyframeInFlight || producer.keyframePending) &&
+        startsKeyframe(producer.codec, packet.payload())) {
+      // The answer to the request in flight, and to every wish made meanwhile: each consumer
+      // of the producer receives this keyframe.
+      producer.keyframeInFlight = false;
+      producer.keyframePending = false;
+    } else if (producer.keyframePending &&
+               nowMs - producer.lastKeyframeRequestMs >= kKeyframeRequestTimeoutMs) {
+      requestKeyframe(producer);  // the request in flight timed out
+    }
     if (!producer.nack.onPacket(producer.stats.peekUnwrapped(seq), nowMs, false)) {
-      requestKeyframe(producer, false);  // too much lost to repair packet by packet
+      requestKeyframe(producer);  // too much lost to repair packet by packet
     }
     sendNacks(producer, nowMs);
   }
@@ -260,6 +276,10 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
   }
   c.lastInTs = packet->timestamp();
   c.lastOutTs = out->timestamp;
+  if (c.codec == sdp::Codec::kVp8) {
+    const auto payload = packet->payload();
+    c.vp8.rewrite({buf + (payload.data() - buf), payload.size()});
+  }
   packet->setSsrc(c.ssrc);
   packet->setPayloadType(c.payloadType);
   packet->setSequenceNumber(out->sequence);
@@ -272,8 +292,13 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
     }
   }
   if (c.rtx) c.rtx->store(out->sequence, {buf, len}, ctx_.nowMs());
+  const uint64_t nowMs = ctx_.nowMs();
+  if (c.kind == sdp::MediaKind::kVideo && c.started && nowMs - c.lastPacketMs >= kFreezeGapMs) {
+    ++c.owner->quality.freezes;
+    c.owner->quality.freezeMs += static_cast<uint32_t>(nowMs - c.lastPacketMs);
+  }
   c.started = true;
-  c.lastPacketMs = ctx_.nowMs();
+  c.lastPacketMs = nowMs;
   ++c.packets;
   c.octets += packet->payload().size();
   (void)producer;
@@ -282,24 +307,27 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
   }
 }
 
-void ForwardingRoom::requestKeyframe(Producer& producer, bool fir) {
+void ForwardingRoom::requestKeyframe(Producer& producer) {
   const uint64_t now = ctx_.nowMs();
-  if (producer.ssrc == 0) {
+  if (producer.ssrc == 0 || !producer.owner->transport().connected()) {
     producer.keyframePending = true;
     return;
   }
-  if (producer.lastKeyframeRequestMs != 0 &&
-      now - producer.lastKeyframeRequestMs < kKeyframeThrottleMs) {
+  if (producer.keyframeInFlight &&
+      now - producer.lastKeyframeRequestMs < kKeyframeRequestTimeoutMs) {
+    producer.keyframePending = true;  // answered by the keyframe on its way, or sent at timeout
     return;
   }
   auto& out = ctx_.rtcpScratch;
   // PLI (RFC 4585 §6.3.1) unless only FIR was negotiated (RFC 5104 §4.3.1).
+  const bool fir = producer.firOnly;
   auto w = fir ? rtcp::writeFir({out.data(), out.size() - 64}, kRelaySsrc, producer.ssrc,
-                                static_cast<uint8_t>(now / 100))
+                                ++producer.firSequence)
                : rtcp::writePli({out.data(), out.size() - 64}, kRelaySsrc, producer.ssrc);
   if (!w) return;
   if (producer.owner->transport().sendRtcp(out.data(), *w, out.size())) {
     producer.lastKeyframeRequestMs = now;
+    producer.keyframeInFlight = true;
     producer.keyframePending = false;
     ctx_.metrics
         .keyframe_requests[fir ? metrics::KeyframeRequest::kFir : metrics::KeyframeRequest::kPli]
@@ -378,7 +406,7 @@ void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, siz
           .keyframe_requests[fir ? metrics::KeyframeRequest::kFir : metrics::KeyframeRequest::kPli]
                             [MDir::kIn]
           .inc();
-      if (c && c->producer && c->allowed) requestKeyframe(*c->producer, false);
+      if (c && c->producer && c->allowed) requestKeyframe(*c->producer);
     } else if (item.type() == rtcp::type::kRtpfb && fb->fmt() == rtcp::fmt::kNack) {
       auto nack = rtcp::Nack::parse(*fb);
       if (!nack || !c) continue;
@@ -387,7 +415,11 @@ void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, siz
       const size_t n = std::min(nack->lostSequences(lost), lost.size());
       for (size_t i = 0; i < n; ++i) retransmit(*c, lost[i]);
     }
-    // REMB and transport-cc from subscribers: the relay does no per-consumer rate adaptation.
+    if (item.type() == rtcp::type::kPsfb && fb->fmt() == rtcp::fmt::kAfb) {
+      // The subscriber's own receive estimate (draft-alvestrand-rmcat-remb-03): reported as its
+      // session's quality; the relay does no per-consumer rate adaptation yet.
+      if (auto remb = rtcp::Remb::parse(*fb)) from.rembBps = remb->bitrate();
+    }
   }
 }
 
@@ -400,6 +432,10 @@ void ForwardingRoom::onConsumerReport(ParticipantSession& from, const rtcp::Item
   for (size_t i = 0; i < report->blockCount(); ++i) {
     const rtcp::ReportBlock b = report->block(i);
     for (auto& c : from.consumers()) {
+      if (c->ssrc == b.ssrc) {
+        c->reportedFractionLost = b.fractionLost;
+        c->reportedJitter = b.jitter;
+      }
       if (c->ssrc != b.ssrc || b.lastSr == 0 || b.lastSr != c->lastSrLsr) continue;
       const uint64_t held = uint64_t{b.delaySinceLastSr} * 1000 / 65536;
       const uint64_t elapsed = now - c->lastSrSentMs;
@@ -450,11 +486,24 @@ void ForwardingRoom::tick() {
   // to an encoder that had not started).
   for (ParticipantSession* s : sessions_) {
     if (s->publishes() || !s->transport().connected()) continue;
+    uint64_t bits = 0;
     for (auto& c : s->consumers()) {
       if (c->waitingKeyframe && c->allowed && c->producer && c->kind == sdp::MediaKind::kVideo) {
-        requestKeyframe(*c->producer, false);
+        requestKeyframe(*c->producer);
       }
+      // What this subscriber received of the last second, as its receiver reports tell.
+      bits += (c->octets - c->octetsAtTick) * 8;
+      c->octetsAtTick = c->octets;
+      SessionQuality& q = s->quality;
+      q.lossFraction = std::max(q.lossFraction, c->reportedFractionLost / 256.0);
+      if (c->clockRate != 0) {
+        q.jitterMs = std::max(
+            q.jitterMs, static_cast<uint32_t>(uint64_t{c->reportedJitter} * 1000 / c->clockRate));
+      }
+      q.rttMs = std::max(q.rttMs, static_cast<uint32_t>(c->rttMs));
     }
+    s->quality.bitrateBps = bits;
+    s->quality.estimateBps = s->rembBps;
   }
   for (ParticipantSession* s : sessions_) {
     if (!s->publishes() || !s->transport().connected()) continue;
@@ -476,8 +525,14 @@ void ForwardingRoom::tick() {
       ssrcs[n++] = p->ssrc;
       bits += p->bytesSinceTick * 8;
       p->bytesSinceTick = 0;
-      if (p->keyframePending) requestKeyframe(*p, false);
+      s->quality.lossFraction = std::max(s->quality.lossFraction, b.fractionLost / 256.0);
+      if (p->clockRate != 0) {
+        s->quality.jitterMs = std::max(
+            s->quality.jitterMs, static_cast<uint32_t>(uint64_t{b.jitter} * 1000 / p->clockRate));
+      }
+      if (p->keyframePending) requestKeyframe(*p);
     }
+    s->quality.bitrateBps = bits;
     if (n == 0) continue;
     auto& out = ctx_.rtcpScratch;
     auto rr =

@@ -23,10 +23,17 @@ class ForwardingRoom {
   class Callbacks {
    public:
     virtual ~Callbacks() = default;
-    // The session's transport is gone (consent lost, DTLS failed); the owner removes it later.
-    virtual void onSessionFailed(ParticipantSession& session, std::string_view reason) = 0;
+    // DTLS-SRTP keys are in place on the session's transport.
+    virtual void onSessionConnected(ParticipantSession& session) = 0;
+    // The session's transport is gone (ICE or DTLS failed, consent lost, close_notify); the owner
+    // removes it later.
+    virtual void onSessionFailed(ParticipantSession& session, SessionEndReason reason) = 0;
   };
-  static constexpr uint64_t kKeyframeThrottleMs = 300;
+  // A keyframe request not answered by the first packet of a keyframe within this is sent again
+  // (the request or the keyframe was lost). Until then further wishes wait: asking again while
+  // the keyframe is on its way only makes the encoder send another one, on the link that is
+  // already slow.
+  static constexpr uint64_t kKeyframeRequestTimeoutMs = 500;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
 
   ForwardingRoom(std::string id, WorkerContext& ctx, Callbacks& callbacks);
@@ -47,7 +54,11 @@ class ForwardingRoom {
   void onRtp(ParticipantSession& from, uint8_t* data, size_t len);
   void onRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void onConnected(ParticipantSession& session);
-  void onFailed(ParticipantSession& session, std::string_view reason) {
+  void onTransportConnected(ParticipantSession& session) {
+    onConnected(session);
+    callbacks_.onSessionConnected(session);
+  }
+  void onFailed(ParticipantSession& session, SessionEndReason reason) {
     callbacks_.onSessionFailed(session, reason);
   }
 
@@ -55,7 +66,10 @@ class ForwardingRoom {
   void bindAll();
   void bind(ParticipantSession& subscriber, Consumer& consumer);
   void forward(Producer& producer, Consumer& consumer, const uint8_t* data, size_t len);
-  void requestKeyframe(Producer& producer, bool fir);
+  // Asks the producer's sender for a keyframe (PLI, or FIR where only that was negotiated),
+  // unless a request is already in flight: then the wish is kept and sent when that one times
+  // out.
+  void requestKeyframe(Producer& producer);
   void onProducerPacket(Producer& producer, const RtpPacket& packet, int64_t nowUs);
   void sendTransportCc(ParticipantSession& session, uint64_t nowUs);
   void sendNacks(Producer& producer, uint64_t nowMs);

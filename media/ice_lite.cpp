@@ -245,6 +245,7 @@ IceLite::CheckResult IceLite::handleStun(const net::TransportTuple& from,
   result.response = *wire;
   result.success = true;
   ++counters_.checksOk;
+  lastCheckMs_ = dispatcher_.nowMs();
 
   result.newValidPair = addPair(from, result);
   if (msg.useCandidate()) {

@@ -110,6 +110,8 @@ class IceLite {
   void removePair(const net::TransportTuple& tuple);
   const net::TransportTuple* selectedPair() const { return hasSelected_ ? &selected_ : nullptr; }
   State state() const { return state_; }
+  // When a check last succeeded on any valid pair (loop ms; 0: never).
+  uint64_t lastCheckMs() const { return lastCheckMs_; }
   const Counters& counters() const { return counters_; }
 
   // RFC 8445 §5.3 ice-chars (ALPHA / DIGIT / "+" / "/") from RAND_bytes.
@@ -138,6 +140,7 @@ class IceLite {
   net::TransportTuple selected_;
   bool hasSelected_ = false;
   net::Timer consentTimer_;
+  uint64_t lastCheckMs_ = 0;
   Counters counters_;
 };
 

@@ -61,6 +61,7 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room,
         if (primary == p->ssrc) p->rtxSsrc = rtx;
       }
       p->rtxPayloadType = m.rtxPayloadType.value_or(-1);
+      p->firOnly = m.feedback.ccmFir && !m.feedback.nackPli;
       producers_.push_back(std::move(p));
     } else if (m.sendTrack) {
       auto c =
@@ -117,7 +118,7 @@ Consumer* ParticipantSession::findConsumer(uint32_t ssrc) {
 }
 
 void ParticipantSession::onTransportConnected() {
-  room_.onConnected(*this);
+  room_.onTransportConnected(*this);
 }
 
 void ParticipantSession::onTransportRtp(uint8_t* data, size_t len) {
@@ -132,10 +133,10 @@ void ParticipantSession::onTransportRtcp(uint8_t* data, size_t len) {
   room_.onRtcp(*this, data, len);
 }
 
-void ParticipantSession::onTransportFailed(std::string_view reason) {
+void ParticipantSession::onTransportFailed(SessionEndReason reason) {
   if (ended_) return;
   ended_ = true;
-  endReason_ = std::string(reason);
+  endReason_ = reason;
   room_.onFailed(*this, reason);
 }
 

@@ -10,6 +10,7 @@
 
 #include "media/rtp/nack_generator.h"
 #include "media/rtp/receive_statistics.h"
+#include "media/rtp/rtp_codecs.h"
 #include "media/rtp/rtp_sequence.h"
 #include "media/rtp/transport_cc_feedback.h"
 #include "media/rtx_buffer.h"
@@ -54,8 +55,14 @@ struct Producer {
   uint64_t bytesSinceTick = 0;
   uint32_t lastSrMiddle = 0;  // middle 32 bits of the last SR's NTP time (RFC 3550 §6.4.1)
   uint64_t lastSrMs = 0;
+  // Keyframe requests (docs/media.md "Keyframes"): at most one in flight; it is answered by the
+  // first packet of a keyframe or times out after kKeyframeRequestTimeoutMs, then the next may go.
+  uint64_t lastVideoPacketMs = 0;  // freeze detection (kFreezeGapMs)
   uint64_t lastKeyframeRequestMs = 0;
-  bool keyframePending = false;  // requested before the SSRC was known
+  bool keyframeInFlight = false;
+  bool keyframePending = false;  // wanted while one was in flight, or before the SSRC was known
+  bool firOnly = false;          // the publisher negotiated ccm fir but not nack pli (RFC 5104)
+  uint8_t firSequence = 0;       // RFC 5104 §4.3.1.1: one number per new request
 };
 
 // A track a subscriber receives from one Producer (one m= section of its offer).
@@ -75,6 +82,7 @@ struct Consumer {
   bool started = false;         // a packet was forwarded since the last (re)bind
   bool waitingKeyframe = true;  // video: no keyframe forwarded since the last (re)bind
   RtpSeqTsRewriter rewriter;
+  Vp8PictureIdRewriter vp8;  // VP8 only
   uint16_t rtxSequence = 0;
   std::unique_ptr<RtxBuffer> rtx;  // video only
   uint32_t lastInTs = 0;
@@ -87,6 +95,10 @@ struct Consumer {
   uint32_t lastSrLsr = 0;
   uint64_t lastSrSentMs = 0;
   uint64_t rttMs = 0;
+  // The subscriber's last report block about this stream (RFC 3550 §6.4.1).
+  uint8_t reportedFractionLost = 0;
+  uint32_t reportedJitter = 0;  // RTP clock units
+  uint64_t octetsAtTick = 0;
   Consumer(uint16_t seq, uint32_t ts) : rewriter(seq, ts) {}
 };
 
@@ -124,7 +136,13 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   std::vector<std::unique_ptr<Producer>>& producers() { return producers_; }
   std::vector<std::unique_ptr<Consumer>>& consumers() { return consumers_; }
   bool ended() const { return ended_; }
-  const std::string& endReason() const { return endReason_; }
+  SessionEndReason endReason() const { return endReason_; }
+  // Liveness as last reported to the SessionObserver (Router::checkLiveness).
+  bool reportedStale = false;
+  // Quality over the current interval, filled by ForwardingRoom::tick and the packet path; the
+  // Router reports and resets it.
+  SessionQuality quality;
+  uint64_t rembBps = 0;  // the subscriber's last REMB
 
   // Transport-wide congestion control feedback towards this publisher, when its offer and our
   // answer negotiated both the transport-wide-cc header extension and rtcp-fb transport-cc
@@ -144,7 +162,7 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   void onTransportConnected() override;
   void onTransportRtp(uint8_t* data, size_t len) override;
   void onTransportRtcp(uint8_t* data, size_t len) override;
-  void onTransportFailed(std::string_view reason) override;
+  void onTransportFailed(SessionEndReason reason) override;
 
  private:
   WorkerContext& ctx_;
@@ -157,7 +175,7 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   uint8_t transportCcExtId_ = 0;
   bool remb_ = false;
   bool ended_ = false;
-  std::string endReason_;
+  SessionEndReason endReason_ = SessionEndReason::kCount;
 };
 
 }  // namespace medrelay::media

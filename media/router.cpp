@@ -1,18 +1,37 @@
 #include "media/router.h"
 
+#include <algorithm>
+
 #include "common/logging.h"
 
 namespace medrelay::media {
 
-Router::Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics, EndedFn ended)
-    : dispatcher_(dispatcher), metrics_(metrics), ended_(std::move(ended)) {}
+std::string_view toString(SessionEndReason reason) {
+  switch (reason) {
+    case SessionEndReason::kIceFailed:
+      return "ice-failed";
+    case SessionEndReason::kDtlsFailed:
+      return "dtls-failed";
+    case SessionEndReason::kConsentTimeout:
+      return "consent-timeout";
+    case SessionEndReason::kDtlsClosed:
+      return "dtls-closed";
+    case SessionEndReason::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+Router::Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics,
+               SessionObserver* observer, Options options)
+    : dispatcher_(dispatcher), metrics_(metrics), observer_(observer), options_(options) {}
 
 Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
                                                const WorkerTransport::Config& transport,
                                                std::shared_ptr<const DtlsCertificate> cert,
                                                metrics::MediaWorkerMetrics& metrics,
-                                               EndedFn ended) {
-  std::unique_ptr<Router> r(new Router(dispatcher, metrics, std::move(ended)));
+                                               SessionObserver* observer, Options options) {
+  std::unique_ptr<Router> r(new Router(dispatcher, metrics, observer, options));
   auto t = WorkerTransport::create(dispatcher, transport);
   if (!t.ok()) return t.error();
   r->transport_ = std::move(t).value();
@@ -23,8 +42,12 @@ Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
   Router* self = r.get();
   r->tick_ = std::make_unique<net::Timer>(dispatcher, [self] {
     for (auto& [id, room] : self->rooms_) room->tick();
+    self->mirrorTransportCounters();
+    self->reportQuality();
   });
   r->tick_->start(std::chrono::milliseconds(1000), std::chrono::milliseconds(1000));
+  r->liveness_ = std::make_unique<net::Timer>(dispatcher, [self] { self->checkLiveness(); });
+  r->liveness_->start(options.livenessInterval, options.livenessInterval);
   return r;
 }
 
@@ -36,6 +59,8 @@ Router::~Router() {
 
 Result<void> Router::createSession(SessionSpec spec) {
   if (sessions_.count(spec.sessionId)) return makeError("conflict", "session exists");
+  spec.transport.connectTimeout = options_.connectTimeout;
+  spec.transport.ice.consentTimeout = options_.consentTimeout;
   auto& room = rooms_[spec.roomId];
   if (!room) room = std::make_unique<ForwardingRoom>(spec.roomId, *ctx_, *this);
   const std::string id = spec.sessionId;
@@ -77,16 +102,105 @@ void Router::setForwardingRules(const std::string& roomId, ForwardingRules rules
   if (it != rooms_.end()) it->second->setForwardingRules(std::move(rules));
 }
 
-void Router::onSessionFailed(ParticipantSession& session, std::string_view reason) {
+uint64_t Router::untilStale(ParticipantSession& s, uint64_t now) const {
+  const WebRtcTransport& t = s.transport();
+  auto left = [now](uint64_t since, std::chrono::milliseconds limit) -> uint64_t {
+    const auto end = since + static_cast<uint64_t>(limit.count());
+    return end > now ? end - now : 0;
+  };
+  // Silence: nothing authenticated at all.
+  uint64_t wait = left(t.lastActivityMs(), options_.staleAfter);
+  // Consent: media may still flow, but the peer stopped confirming the path (RFC 7675 §5.1):
+  // after two of its check intervals the session is stale, well before consent expires.
+  if (t.connected()) {
+    const auto consentStale = options_.consentTimeout * 2 / 5;
+    wait = std::min(wait, left(std::max(t.startedMs(), t.ice().lastCheckMs()), consentStale));
+  }
+  return wait;
+}
+
+std::optional<uint64_t> Router::msUntilStale(const std::string& sessionId) {
+  ParticipantSession* s = session(sessionId);
+  if (s == nullptr) return std::nullopt;
+  return untilStale(*s, dispatcher_.nowMs());
+}
+
+void Router::checkLiveness() {
+  if (observer_ == nullptr) return;
+  const uint64_t now = dispatcher_.nowMs();
+  for (auto& [id, s] : sessions_) {
+    if (s->ended()) continue;
+    const bool stale = untilStale(*s, now) == 0;
+    if (stale == s->reportedStale) continue;
+    s->reportedStale = stale;
+    observer_->onSessionStale(id, stale);
+  }
+}
+
+void Router::mirrorTransportCounters() {
+  using metrics::TransportDrop;
+  using Drop = WorkerTransport::Drop;
+  auto& out = metrics_.transport_dropped;
+  const auto& demux = transport_->counters();
+  out[TransportDrop::kBadStun].set(demux.dropped(Drop::kBadStun));
+  out[TransportDrop::kIceRejected].set(demux.dropped(Drop::kIceRejected));
+  out[TransportDrop::kNotStun].set(demux.dropped(Drop::kNotStun));
+  out[TransportDrop::kShortPacket].set(demux.dropped(Drop::kShortPacket));
+  out[TransportDrop::kUnknownKind].set(demux.dropped(Drop::kUnknownKind));
+  out[TransportDrop::kUnknownTuple].set(demux.dropped(Drop::kUnknownTuple));
+  out[TransportDrop::kUnknownUfrag].set(demux.dropped(Drop::kUnknownUfrag));
+  out[TransportDrop::kNoTransport].set(demux.sendNoTransport);
+  net::UdpSocket::Counters udp;
+  for (size_t i = 0; i < transport_->udpSocketCount(); ++i) {
+    const auto& c = transport_->udpSocket(i).counters();
+    udp.sendDropWouldBlock += c.sendDropWouldBlock;
+    udp.sendDropError += c.sendDropError;
+    udp.sendDropInvalid += c.sendDropInvalid;
+    udp.recvErrors += c.recvErrors;
+    udp.recvTruncated += c.recvTruncated;
+  }
+  out[TransportDrop::kUdpSendWouldBlock].set(udp.sendDropWouldBlock);
+  out[TransportDrop::kUdpSendError].set(udp.sendDropError);
+  out[TransportDrop::kUdpSendInvalid].set(udp.sendDropInvalid);
+  out[TransportDrop::kUdpRecvError].set(udp.recvErrors);
+  out[TransportDrop::kUdpRecvTruncated].set(udp.recvTruncated);
+  net::StreamListener::Counters tcp;
+  for (size_t i = 0; i < transport_->tcpListenerCount(); ++i) {
+    const auto& c = transport_->tcpListener(i).counters();
+    tcp.sendDropQueueFull += c.sendDropQueueFull;
+    tcp.sendDropNoConnection += c.sendDropNoConnection;
+    tcp.sendDropTooLarge += c.sendDropTooLarge;
+    tcp.closedBadFrame += c.closedBadFrame + c.closedOversize;
+  }
+  out[TransportDrop::kTcpQueueFull].set(tcp.sendDropQueueFull);
+  out[TransportDrop::kTcpNoConnection].set(tcp.sendDropNoConnection);
+  out[TransportDrop::kTcpTooLarge].set(tcp.sendDropTooLarge);
+  out[TransportDrop::kTcpBadFrame].set(tcp.closedBadFrame);
+}
+
+void Router::reportQuality() {
+  if (++ticks_ < options_.qualityTicks) return;
+  ticks_ = 0;
+  for (auto& [id, s] : sessions_) {
+    if (s->ended() || !s->transport().connected()) continue;
+    if (observer_ != nullptr) observer_->onSessionQuality(id, s->quality);
+    s->quality = SessionQuality{};
+  }
+}
+
+void Router::onSessionConnected(ParticipantSession& session) {
+  if (observer_ != nullptr) observer_->onSessionConnected(session.id());
+}
+
+void Router::onSessionFailed(ParticipantSession& session, SessionEndReason reason) {
   // Called from inside the transport, which is still on the stack: destroy on a later loop
   // iteration.
   const std::string id = session.id();
-  const std::string why(reason);
   std::weak_ptr<char> alive = alive_;
-  dispatcher_.post([this, alive, id, why] {
+  dispatcher_.post([this, alive, id, reason] {
     if (alive.expired() || !sessions_.count(id)) return;
     destroySession(id);
-    if (ended_) ended_(id, why);
+    if (observer_ != nullptr) observer_->onSessionEnded(id, reason);
   });
 }
 

@@ -4,23 +4,39 @@
 // reaches it only through WorkerPool::postTo (docs/media.md).
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "media/forwarding_room.h"
+#include "media/session_observer.h"
 
 namespace medrelay::media {
 
 class Router final : public ForwardingRoom::Callbacks {
  public:
-  // A session ended on its own (consent lost, DTLS failed). Runs on the worker thread.
-  using EndedFn = std::function<void(const std::string& sessionId, const std::string& reason)>;
+  struct Options {
+    // A session is stale (docs/media.md "Session liveness") when nothing authenticated arrived
+    // for staleAfter — a live browser sends audio every 20 ms, RTCP every second and ICE checks
+    // every few seconds, so 2 s of silence means the peer is gone or cut off — or, once
+    // connected, when no consent check arrived for 2/5 of consentTimeout (12 s: two RFC 7675
+    // §5.1 check intervals of 5 s and their jitter).
+    std::chrono::milliseconds staleAfter{2000};
+    // How often liveness is checked.
+    std::chrono::milliseconds livenessInterval{250};
+    // Every session's WebRtcTransport::Params::connectTimeout and IceLite consent timeout.
+    std::chrono::milliseconds connectTimeout{20000};
+    std::chrono::milliseconds consentTimeout{30000};  // RFC 7675 §5.1
+    // Every this many 1 s ticks each connected session's SessionQuality goes to the observer.
+    int qualityTicks = 2;
+  };
 
+  // `observer` (may be null) hears of every session's liveness on this worker's thread.
   static Result<std::unique_ptr<Router>> create(net::Dispatcher& dispatcher,
                                                 const WorkerTransport::Config& transport,
                                                 std::shared_ptr<const DtlsCertificate> cert,
                                                 metrics::MediaWorkerMetrics& metrics,
-                                                EndedFn ended);
+                                                SessionObserver* observer, Options options);
   ~Router() override;
 
   // A session from its negotiated description, in its room (created on first use).
@@ -33,6 +49,10 @@ class Router final : public ForwardingRoom::Callbacks {
                                                          std::string_view remotePassword);
   // Replaces a room's forwarding rules (no-op for a room without sessions).
   void setForwardingRules(const std::string& roomId, ForwardingRules rules);
+  // How long until a session counts as stale if nothing more arrives (0: it is stale now;
+  // nullopt: no such session).
+  std::optional<uint64_t> msUntilStale(const std::string& sessionId);
+  const Options& options() const { return options_; }
 
   WorkerTransport& transport() { return *transport_; }
   DtlsContext& dtls() { return *dtls_; }
@@ -40,21 +60,35 @@ class Router final : public ForwardingRoom::Callbacks {
   size_t roomCount() const { return rooms_.size(); }
   ParticipantSession* session(const std::string& id);
 
-  void onSessionFailed(ParticipantSession& session, std::string_view reason) override;
+  // ForwardingRoom::Callbacks
+  void onSessionConnected(ParticipantSession& session) override;
+  void onSessionFailed(ParticipantSession& session, SessionEndReason reason) override;
 
  private:
-  Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics, EndedFn ended);
+  Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics,
+         SessionObserver* observer, Options options);
   void destroySession(const std::string& id);
+  // Reports sessions that went stale or fresh since the last check.
+  void checkLiveness();
+  uint64_t untilStale(ParticipantSession& session, uint64_t nowMs) const;
+  // Copies the demux's, sockets' and listeners' drop counters into metrics_ (once a second).
+  void mirrorTransportCounters();
+  // Once a second, after the rooms' tick: every qualityTicks, reports and resets each connected
+  // session's quality.
+  void reportQuality();
 
   net::Dispatcher& dispatcher_;
   metrics::MediaWorkerMetrics& metrics_;
-  EndedFn ended_;
+  SessionObserver* observer_;
+  Options options_;
   std::unique_ptr<WorkerTransport> transport_;
   std::unique_ptr<DtlsContext> dtls_;
   std::unique_ptr<WorkerContext> ctx_;
   std::unordered_map<std::string, std::unique_ptr<ForwardingRoom>> rooms_;
   std::unordered_map<std::string, std::unique_ptr<ParticipantSession>> sessions_;
   std::unique_ptr<net::Timer> tick_;
+  std::unique_ptr<net::Timer> liveness_;
+  int ticks_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 

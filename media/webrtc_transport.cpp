@@ -43,8 +43,10 @@ WebRtcTransport::WebRtcTransport(net::Dispatcher& dispatcher, WorkerTransport& t
       metrics_(metrics),
       listener_(listener),
       params_(std::move(params)),
+      dispatcher_(dispatcher),
       ice_(dispatcher, *this, params_.ice),
-      dtls_(dispatcher, dtls, *this) {
+      dtls_(dispatcher, dtls, *this),
+      connectTimer_(dispatcher, [this] { onConnectTimeout(); }) {
   ice_.setLocalCredentials(params_.localUfrag, params_.localPassword);
   ice_.setRemoteCredentials(params_.remoteUfrag, params_.remotePassword);
   dtls_.setRemoteFingerprint(params_.remoteFingerprint);
@@ -57,6 +59,8 @@ WebRtcTransport::~WebRtcTransport() {
 Result<void> WebRtcTransport::start() {
   if (auto r = transport_.addSession(ice_, *this); !r.ok()) return r;
   registered_ = true;
+  startedMs_ = dispatcher_.nowMs();
+  connectTimer_.start(params_.connectTimeout);
   if (params_.dtlsRole == DtlsRole::kServer) {
     dtlsStarted_ = true;
     return dtls_.start(DtlsRole::kServer);
@@ -65,6 +69,7 @@ Result<void> WebRtcTransport::start() {
 }
 
 void WebRtcTransport::close() {
+  connectTimer_.stop();
   if (registered_) {
     dtls_.close();
     transport_.removeSession(ice_);
@@ -115,6 +120,7 @@ bool WebRtcTransport::sendRtcp(uint8_t* data, size_t len, size_t capacity) {
 
 void WebRtcTransport::onDtlsPacket(const net::TransportTuple& from, uint8_t* data, size_t len) {
   lastDtlsFrom_ = from;
+  lastPacketMs_ = dispatcher_.nowMs();  // only tuples that passed an ICE check reach here
   if (!dtlsStarted_) {
     // A DTLS client's peer speaks only after our ClientHello; anything earlier is noise.
     metrics_.dropped[DropReason::kNotConnected].inc();
@@ -135,6 +141,7 @@ void WebRtcTransport::onRtpPacket(const net::TransportTuple& /*from*/, uint8_t* 
     metrics_.dropped[DropReason::kSrtp].inc();
     return;
   }
+  lastPacketMs_ = dispatcher_.nowMs();
   listener_.onTransportRtp(data, len);
 }
 
@@ -150,6 +157,7 @@ void WebRtcTransport::onRtcpPacket(const net::TransportTuple& /*from*/, uint8_t*
     metrics_.dropped[DropReason::kSrtp].inc();
     return;
   }
+  lastPacketMs_ = dispatcher_.nowMs();
   listener_.onTransportRtcp(data, len);
 }
 
@@ -165,13 +173,13 @@ void WebRtcTransport::onIceConnected() {
       .inc();
   if (!dtlsStarted_ && params_.dtlsRole == DtlsRole::kClient) {
     dtlsStarted_ = true;
-    if (auto r = dtls_.start(DtlsRole::kClient); !r.ok()) fail("dtls");
+    if (auto r = dtls_.start(DtlsRole::kClient); !r.ok()) fail(SessionEndReason::kDtlsFailed);
   }
 }
 
 void WebRtcTransport::onIceConsentLost() {
   metrics_.ice_failures[metrics::IceFailure::kTimeout].inc();
-  fail("consent-timeout");
+  fail(SessionEndReason::kConsentTimeout);
 }
 
 void WebRtcTransport::onDtlsSend(const uint8_t* data, size_t len) {
@@ -186,9 +194,10 @@ void WebRtcTransport::onDtlsConnected(SrtpProfile profile, const SrtpKeys& keys)
   auto in = SrtpSession::create(SrtpSession::Kind::kInbound, profile, keys.remote);
   auto out = SrtpSession::create(SrtpSession::Kind::kOutbound, profile, keys.local);
   if (!in.ok() || !out.ok()) {
-    fail("srtp");
+    fail(SessionEndReason::kDtlsFailed);
     return;
   }
+  connectTimer_.stop();
   srtpIn_.emplace(std::move(in).value());
   srtpOut_.emplace(std::move(out).value());
   metrics_.dtls_handshakes.inc();
@@ -200,11 +209,11 @@ void WebRtcTransport::onDtlsFailed(DtlsFailure reason) {
   metrics_.dtls_failures[dtlsLabel(reason)].inc();
   MR_LOG_INFO(log::get("dtls"), "dtls failed: {} ({})", dtlsFailureName(reason),
               dtls_.failureMessage());
-  fail("dtls");
+  fail(SessionEndReason::kDtlsFailed);
 }
 
 void WebRtcTransport::onDtlsClosed() {
-  fail("dtls-closed");
+  fail(SessionEndReason::kDtlsClosed);
 }
 
 void WebRtcTransport::onDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {
@@ -212,7 +221,18 @@ void WebRtcTransport::onDtlsApplicationData(const uint8_t* /*data*/, size_t /*le
   metrics_.dropped[DropReason::kOther].inc();
 }
 
-void WebRtcTransport::fail(std::string_view reason) {
+void WebRtcTransport::onConnectTimeout() {
+  if (connected() || failed_) return;
+  if (ice_.state() == IceLite::State::kNew) {
+    metrics_.ice_failures[metrics::IceFailure::kNoNomination].inc();
+    fail(SessionEndReason::kIceFailed);
+  } else {
+    metrics_.dtls_failures[metrics::DtlsFailure::kTimeout].inc();
+    fail(SessionEndReason::kDtlsFailed);
+  }
+}
+
+void WebRtcTransport::fail(SessionEndReason reason) {
   if (failed_) return;
   failed_ = true;
   listener_.onTransportFailed(reason);

@@ -4,6 +4,8 @@
 // → SRTP sessions keyed by the DTLS-SRTP exporter (RFC 5764 §4.2). Received RTP/RTCP is
 // decrypted in place and handed to the Listener; sendRtp/sendRtcp protect in place and send on
 // the selected pair. Packet path: no allocation, no exceptions, drops counted.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include "media/dtls_context.h"
 #include "media/dtls_transport.h"
 #include "media/ice_lite.h"
+#include "media/session_observer.h"
 #include "media/srtp_session.h"
 #include "media/worker_transport.h"
 
@@ -31,9 +34,9 @@ class WebRtcTransport final : public MediaSession,
     // Decrypted RTP / RTCP; the buffer is writable and valid for the call.
     virtual void onTransportRtp(uint8_t* data, size_t len) = 0;
     virtual void onTransportRtcp(uint8_t* data, size_t len) = 0;
-    // Consent lost (RFC 7675 §5.1) or DTLS failed/closed: the session is over. Never destroy
-    // the transport from inside this call (defer to the loop).
-    virtual void onTransportFailed(std::string_view reason) = 0;
+    // ICE never connected, DTLS failed, consent lost (RFC 7675 §5.1) or the peer closed DTLS:
+    // the session is over. Never destroy the transport from inside this call (defer to the loop).
+    virtual void onTransportFailed(SessionEndReason reason) = 0;
   };
   struct Params {
     std::string localUfrag;
@@ -43,6 +46,9 @@ class WebRtcTransport final : public MediaSession,
     Fingerprint remoteFingerprint;
     DtlsRole dtlsRole = DtlsRole::kServer;
     IceLite::Options ice;
+    // ICE nomination and the DTLS handshake must both be done within this time of start()
+    // (ice-failed, dtls-failed otherwise).
+    std::chrono::milliseconds connectTimeout{20000};
   };
   // Room for the SRTP/SRTCP trailer a caller must leave after a packet passed to sendRtp.
   static constexpr size_t kMaxTrailer = 32;
@@ -65,6 +71,13 @@ class WebRtcTransport final : public MediaSession,
   bool sendRtcp(uint8_t* data, size_t len, size_t capacity);
 
   bool connected() const { return srtpOut_.has_value() && selected_.has_value(); }
+  // When the peer last sent something authenticated: a successful ICE check, a DTLS record from
+  // a validated tuple, or an SRTP/SRTCP packet that passed authentication; before any, when
+  // start() ran (loop ms).
+  uint64_t startedMs() const { return startedMs_; }
+  uint64_t lastActivityMs() const {
+    return std::max({startedMs_, lastPacketMs_, ice_.lastCheckMs()});
+  }
   const IceLite& ice() const { return ice_; }
   const DtlsTransport& dtls() const { return dtls_; }
   std::optional<SrtpProfile> srtpProfile() const { return dtls_.srtpProfile(); }
@@ -85,18 +98,23 @@ class WebRtcTransport final : public MediaSession,
   void onDtlsApplicationData(const uint8_t* data, size_t len) override;
 
  private:
-  void fail(std::string_view reason);
+  void fail(SessionEndReason reason);
+  void onConnectTimeout();
 
   WorkerTransport& transport_;
   metrics::MediaWorkerMetrics& metrics_;
   Listener& listener_;
   Params params_;
+  net::Dispatcher& dispatcher_;
   IceLite ice_;
   DtlsTransport dtls_;
   std::optional<SrtpSession> srtpIn_;
   std::optional<SrtpSession> srtpOut_;
   std::optional<net::TransportTuple> selected_;
   std::optional<net::TransportTuple> lastDtlsFrom_;
+  net::Timer connectTimer_;
+  uint64_t startedMs_ = 0;
+  uint64_t lastPacketMs_ = 0;
   bool registered_ = false;
   bool dtlsStarted_ = false;
   bool failed_ = false;

@@ -13,8 +13,9 @@ namespace {
 
 // Connects the parts once the control plane is up (its ConsultationService and Metrics exist
 // only after ControlComponent::start()): the media plane authorizes joins through the service
-// and counts into the registry's per-worker blocks; revoking an invite or cancelling a room
-// tears down its TURN allocations at once.
+// and counts into the registry's per-worker blocks; TURN asks the service whether an invite is
+// still live, and revoking an invite or cancelling or ending a room tears down its TURN
+// allocations at once.
 class ComponentLinks : public App::Component {
  public:
   ComponentLinks(ControlComponent& control, MediaComponent& media, TurnComponent* turn)
@@ -36,6 +37,9 @@ class ComponentLinks : public App::Component {
             return signalling::WhipEndpoint::IceServers{creds.uris, creds.username, creds.password,
                                                         net::turn::formatIceServerLinks(creds)};
           });
+      // Revoked invites stay refused across restarts: the service's view is loaded from the
+      // store and asked on the TURN thread.
+      turn_->setInviteLiveness(&control_.service().inviteLiveness());
       control_.service().setInviteRevokedHook(
           [turn = turn_](const std::string& invite_id) { turn->revokeInvite(invite_id); });
     }

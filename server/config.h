@@ -37,6 +37,10 @@ struct Config {
     uint16_t udp_port = 40000;  // worker i uses udp_port + i; 0: ephemeral ports (tests)
     uint16_t tcp_port = 40000;  // passive ICE-TCP; 0 disables
     uint32_t workers = 0;       // 0: one per core
+    // Session liveness (docs/media.md "Session liveness").
+    uint32_t stale_after_ms = 2000;       // silent this long: stale, a rejoin may take it over
+    uint32_t connect_timeout_ms = 20000;  // ICE + DTLS must be done within this (ice-failed)
+    uint32_t consent_timeout_ms = 30000;  // RFC 7675 §5.1 consent expiry (consent-timeout)
     bool operator==(const Media&) const = default;
   } media;
 

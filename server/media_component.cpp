@@ -9,6 +9,9 @@ signalling::WhipEndpoint::Options endpointOptions(const Config::Media& media) {
   o.announcedIp = media.announced_ip;
   o.udpPort = media.udp_port;
   o.tcpPort = media.tcp_port;
+  o.router.staleAfter = std::chrono::milliseconds(media.stale_after_ms);
+  o.router.connectTimeout = std::chrono::milliseconds(media.connect_timeout_ms);
+  o.router.consentTimeout = std::chrono::milliseconds(media.consent_timeout_ms);
   return o;
 }
 

@@ -33,7 +33,7 @@ class MediaComponent;
 // addresses go to the worker inside the process (LocalSfuPath, docs/turn.md).
 class TurnComponent : public App::Component {
  public:
-  TurnComponent(App& app, net::turn::InviteLiveness* liveness = nullptr);
+  explicit TurnComponent(App& app, net::turn::InviteLiveness* liveness = nullptr);
   ~TurnComponent() override;
 
   std::string name() const override { return "turn"; }
@@ -48,6 +48,10 @@ class TurnComponent : public App::Component {
   void setMediaComponent(MediaComponent* media) { media_ = media; }
   // Before start(): the counters /metrics exports (default: a block owned here).
   void setMetrics(metrics::TurnWorkerMetrics* metrics) { metrics_ = metrics; }
+  // Before start(): whether an invite is still live (the control plane's view, which must outlive
+  // this component; App stops components in reverse order). Without it only the invites revoked
+  // through revokeInvite() while this process runs are refused.
+  void setInviteLiveness(net::turn::InviteLiveness* liveness) { liveness_ = liveness; }
 
   // Thread-safe (posted to the TURN thread): tears down the invite's allocations at once.
   void revokeInvite(std::string inviteId);

@@ -53,15 +53,11 @@ Result<void> WhipEndpoint::start() {
       auto tcp = net::SocketAddress::fromIp(cfg.listenIp, static_cast<uint16_t>(cfg.tcpPort + i));
       if (tcp) tc.tcp.push_back(*tcp);
     }
-    std::weak_ptr<char> alive = alive_;
-    auto ended = [this, alive](const std::string& id, const std::string& reason) {
-      control_.post([this, alive, id, reason] {
-        if (!alive.expired()) onWorkerSessionEnded(id, reason);
-      });
-    };
+    w.observer = std::make_unique<WorkerObserver>(*this, alive_);
     Result<void> created;
     pool_.runSync(i, [&] {
-      auto r = Router::create(pool_.worker(i), tc, certificate_, *w.metrics, ended);
+      auto r = Router::create(pool_.worker(i), tc, certificate_, *w.metrics, w.observer.get(),
+                              cfg.router);
       if (!r.ok()) {
         created = r.error();
         return;
@@ -122,12 +118,72 @@ void WhipEndpoint::endSession(const std::string& sessionId, std::string_view rea
   });
 }
 
-void WhipEndpoint::onWorkerSessionEnded(const std::string& sessionId, const std::string& reason) {
+void WhipEndpoint::WorkerObserver::onSessionConnected(const std::string& sessionId) {
+  MR_LOG_DEBUG(log::get("ice"), "media: session {} connected", sessionId);
+}
+
+void WhipEndpoint::WorkerObserver::onSessionStale(const std::string& sessionId, bool stale) {
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId, stale] {
+    if (!alive.expired()) owner->onWorkerSessionStale(sessionId, stale);
+  });
+}
+
+void WhipEndpoint::WorkerObserver::onSessionQuality(const std::string& sessionId,
+                                                    const media::SessionQuality& q) {
+  control::LinkQuality lq;
+  lq.bitrate_bps = q.bitrateBps;
+  lq.loss = q.lossFraction;
+  lq.jitter_ms = q.jitterMs;
+  lq.rtt_ms = q.rttMs;
+  lq.estimate_bps = q.estimateBps;
+  lq.freezes = q.freezes;
+  lq.freeze_ms = q.freezeMs;
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId, lq] {
+    if (alive.expired() || !owner->service_ || !owner->sessions_.count(sessionId)) return;
+    owner->service_->sessionQuality(sessionId, lq);
+  });
+}
+
+void WhipEndpoint::WorkerObserver::onSessionEnded(const std::string& sessionId,
+                                                  media::SessionEndReason reason) {
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId, reason] {
+    if (!alive.expired()) owner->onWorkerSessionEnded(sessionId, reason);
+  });
+}
+
+void WhipEndpoint::onWorkerSessionStale(const std::string& sessionId, bool stale) {
+  if (!sessions_.count(sessionId) || !service_) return;  // ended meanwhile
+  MR_LOG_INFO(log::get("ice"), "media: session {} {}", sessionId,
+              stale ? "went silent (stale)" : "is fresh again");
+  if (auto r = service_->markStale(sessionId, stale); !r.ok()) {
+    MR_LOG_DEBUG(log::get("policy"), "markStale {}: {}", sessionId, r.error().message);
+  }
+}
+
+void WhipEndpoint::onWorkerSessionEnded(const std::string& sessionId,
+                                        media::SessionEndReason reason) {
   auto it = sessions_.find(sessionId);
   if (it == sessions_.end()) return;  // the control plane ended it first
   sessions_.erase(it);
-  MR_LOG_INFO(log::get("ice"), "media: session {} lost its transport ({})", sessionId, reason);
-  if (service_) service_->sessionEnded(sessionId, "consent-timeout", [](Result<void>) {});
+  // The access log's end reasons (docs/access-log.md): the peer's close_notify is its hangup.
+  std::string_view why = "dtls-failed";
+  switch (reason) {
+    case media::SessionEndReason::kDtlsClosed:
+      why = "hangup";
+      break;
+    case media::SessionEndReason::kConsentTimeout:
+      why = "consent-timeout";
+      break;
+    case media::SessionEndReason::kIceFailed:
+      why = "ice-failed";
+      break;
+    case media::SessionEndReason::kDtlsFailed:
+    case media::SessionEndReason::kCount:
+      break;
+  }
+  MR_LOG_INFO(log::get("ice"), "media: session {} ended by the media plane ({}: {})", sessionId,
+              media::toString(reason), why);
+  if (service_) service_->sessionEnded(sessionId, why, [](Result<void>) {});
 }
 
 void WhipEndpoint::watchRoom(const std::string& roomId) {

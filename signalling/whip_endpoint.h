@@ -36,9 +36,10 @@ class WhipEndpoint final : public control::SessionTerminator {
   // Where the media workers listen (server::Config::Media).
   struct Options {
     std::string listenIp = "127.0.0.1";
-    std::string announcedIp;  // put in ICE candidates instead of listenIp (behind NAT)
-    uint16_t udpPort = 0;     // worker i binds udpPort + i; 0: ephemeral ports
-    uint16_t tcpPort = 0;     // passive ICE-TCP, worker i binds tcpPort + i; 0: none
+    std::string announcedIp;        // put in ICE candidates instead of listenIp (behind NAT)
+    uint16_t udpPort = 0;           // worker i binds udpPort + i; 0: ephemeral ports
+    uint16_t tcpPort = 0;           // passive ICE-TCP, worker i binds tcpPort + i; 0: none
+    media::Router::Options router;  // session liveness
   };
 
   // `service` may be set later (setConsultationService) but before start(); without it every
@@ -89,7 +90,24 @@ class WhipEndpoint final : public control::SessionTerminator {
   metrics::MediaWorkerMetrics& workerMetrics(size_t worker) { return *workers_.at(worker).metrics; }
 
  private:
+  // Hears the media plane's liveness reports on worker thread `worker` and posts them to the
+  // control thread (onSessionConnected/Stale/Ended below).
+  class WorkerObserver final : public media::SessionObserver {
+   public:
+    WorkerObserver(WhipEndpoint& owner, std::weak_ptr<char> alive)
+        : owner_(owner), alive_(std::move(alive)) {}
+    void onSessionConnected(const std::string& sessionId) override;
+    void onSessionStale(const std::string& sessionId, bool stale) override;
+    void onSessionQuality(const std::string& sessionId,
+                          const media::SessionQuality& quality) override;
+    void onSessionEnded(const std::string& sessionId, media::SessionEndReason reason) override;
+
+   private:
+    WhipEndpoint& owner_;
+    std::weak_ptr<char> alive_;  // the endpoint's; checked on the control thread
+  };
   struct Worker {
+    std::unique_ptr<WorkerObserver> observer;
     std::unique_ptr<media::Router> router;  // created, used and destroyed on the worker thread
     metrics::MediaWorkerMetrics* metrics = nullptr;
     std::unique_ptr<metrics::MediaWorkerMetrics> ownedMetrics;
@@ -100,6 +118,7 @@ class WhipEndpoint final : public control::SessionTerminator {
   struct SessionRecord {
     std::string roomId;
     size_t worker = 0;
+    bool publish = true;
     std::string tokenDigest;  // SHA-256 of the bearer token that created it
     std::string etag;
     std::string iceUfrag;
@@ -115,7 +134,13 @@ class WhipEndpoint final : public control::SessionTerminator {
   SessionRecord* authorizeSession(const net::http::Request& request,
                                   net::http::Responder& responder);
   void watchRoom(const std::string& roomId);
-  void onWorkerSessionEnded(const std::string& sessionId, const std::string& reason);
+  // On the control thread, from WorkerObserver.
+  void onWorkerSessionStale(const std::string& sessionId, bool stale);
+  void onWorkerSessionEnded(const std::string& sessionId, media::SessionEndReason reason);
+  // A join refused with already_connected: the answer says when the invite's live publish
+  // session (found by its token digest) will count as stale (Retry-After, stale_at).
+  void answerAlreadyConnected(const Error& error, const std::string& roomId,
+                              const std::string& digest, net::http::Responder responder);
 
   net::Dispatcher& control_;
   net::WorkerPool& pool_;

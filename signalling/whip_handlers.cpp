@@ -158,6 +158,9 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
                                  offer = std::move(offer).value(), digest = sha256Hex(*token),
                                  roomId](Result<control::JoinGrant> grant) mutable {
     if (alive.expired() || !started_) return;
+    if (!grant.ok() && grant.error().code == "already_connected") {
+      return answerAlreadyConnected(grant.error(), roomId, digest, std::move(responder));
+    }
     if (!grant.ok()) return responder.send(policyError(grant.error()));
     const size_t w = workerFor(roomId);
     const auto& cfg = options_;
@@ -209,7 +212,8 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
     }
     watchRoom(roomId);
 
-    SessionRecord record{roomId, w, digest, newEtag(), neg.remoteIceUfrag, neg.remoteIcePwd};
+    SessionRecord record{roomId,          w, spec.publish, digest, newEtag(), neg.remoteIceUfrag,
+                         neg.remoteIcePwd};
     auto shared = std::make_shared<SessionSpec>(std::move(spec));
     pool_.postTo(w, [this, alive, w, shared, rules = std::move(rules), responder, record, links,
                      grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {
@@ -236,6 +240,10 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
             pool_.postTo(w, [this, w, id] {
               if (workers_[w].router) workers_[w].router->closeSession(id);
             });
+            if (s.error().code == "already_connected") {
+              return answerAlreadyConnected(s.error(), record.roomId, record.tokenDigest,
+                                            std::move(responder));
+            }
             return responder.send(policyError(s.error()));
           }
           Response r = Response::text(201, sdpText, "application/sdp");
@@ -246,6 +254,47 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
         });
       });
     });
+  });
+}
+
+// RFC 9110 §10.2.3 Retry-After in whole seconds; the body's retry_after_ms and stale_at say it
+// to the millisecond (docs/api.md "Rejoining").
+void WhipEndpoint::answerAlreadyConnected(const Error& error, const std::string& roomId,
+                                          const std::string& digest, Responder responder) {
+  std::string sessionId;
+  size_t w = 0;
+  for (const auto& [id, rec] : sessions_) {
+    if (rec.publish && rec.roomId == roomId && rec.tokenDigest == digest) {
+      sessionId = id;
+      w = rec.worker;
+    }
+  }
+  std::weak_ptr<char> alive = alive_;
+  // The stale report reaches the control plane within one liveness check of the moment.
+  const auto margin = static_cast<uint64_t>(options_.router.livenessInterval.count());
+  auto answer = [this, alive, error, responder, margin](uint64_t untilStale) mutable {
+    if (alive.expired()) return;
+    const uint64_t wait = untilStale + margin;
+    nlohmann::json body = control::errorBody(error);
+    body["retry_after_ms"] = wait;
+    const auto staleAt = std::chrono::system_clock::now() + std::chrono::milliseconds(wait);
+    body["stale_at"] = control::formatTime(
+        std::chrono::duration_cast<std::chrono::microseconds>(staleAt.time_since_epoch()).count());
+    Response r = Response::json(control::policyStatus(error.code), body);
+    r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
+    responder.send(std::move(r));
+  };
+  const auto longest = static_cast<uint64_t>(options_.router.staleAfter.count());
+  if (sessionId.empty() || !workers_.at(w).router) {
+    // The live session is not one this endpoint set up (a restart raced the join): the longest
+    // it can take to go silent-stale.
+    return answer(longest);
+  }
+  pool_.postTo(w, [this, alive, w, sessionId, longest, answer = std::move(answer)]() mutable {
+    std::optional<uint64_t> left;
+    if (workers_[w].router) left = workers_[w].router->msUntilStale(sessionId);
+    control_.post(
+        [answer = std::move(answer), left, longest]() mutable { answer(left.value_or(longest)); });
   });
 }
 

@@ -219,7 +219,10 @@ void WebRtcPeer::onSfuDatagram(uint8_t* data, size_t len) {
   }
   if (b0 >= 128 && b0 <= 191 && len >= 12 && inbound_) {
     const uint8_t pt = data[1] & 0x7f;
-    if (pt >= 64 && pt <= 95) return;  // RTCP (RFC 5761 §4): PLI/NACK/SR, not measured
+    if (pt >= 64 && pt <= 95) {  // RTCP (RFC 5761 §4): PLI/NACK/SR, not measured by the load
+      if (onRtcp_ && inbound_->unprotectRtcp(data, len)) onRtcp_(data, len);
+      return;
+    }
     if (!inbound_->unprotectRtp(data, len)) {
       ++unprotectFailures_;
       return;
@@ -250,6 +253,11 @@ void WebRtcPeer::onDtlsFailed(media::DtlsFailure /*reason*/) {
 bool WebRtcPeer::sendRtp(uint8_t* buf, size_t len, size_t capacity) {
   if (!outbound_ || !outbound_->protectRtp(buf, len, capacity)) return false;
   return toSfu(buf, len, false);
+}
+
+bool WebRtcPeer::sendRtcp(uint8_t* buf, size_t len, size_t capacity) {
+  if (!outbound_ || !outbound_->protectRtcp(buf, len, capacity)) return false;
+  return toSfu(buf, len, true);
 }
 
 }  // namespace medrelay::bench

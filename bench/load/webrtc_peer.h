@@ -54,12 +54,17 @@ class WebRtcPeer : public net::UdpSocket::Callbacks, public media::DtlsTransport
   // a check succeeded.
   bool start(const RemoteDescription& remote);
   void setMediaHandler(MediaHandler handler) { onMedia_ = std::move(handler); }
+  // Decrypted RTCP from the relay (compound, header included); without a handler RTCP is
+  // ignored.
+  void setRtcpHandler(MediaHandler handler) { onRtcp_ = std::move(handler); }
 
   bool connected() const { return outbound_.has_value(); }
   bool failed() const { return failed_ || (turn_ && turn_->failed()); }
   const TurnClient* turn() const { return turn_.get(); }
   // Protects the RTP packet in buf (len bytes, capacity for the SRTP trailer) and sends it.
   bool sendRtp(uint8_t* buf, size_t len, size_t capacity);
+  // The same for an RTCP compound packet (SRTCP, RFC 3711 §3.4).
+  bool sendRtcp(uint8_t* buf, size_t len, size_t capacity);
 
   uint64_t unprotectFailures() const { return unprotectFailures_; }
   const net::UdpSocket* socket() const { return socket_.get(); }
@@ -92,6 +97,7 @@ class WebRtcPeer : public net::UdpSocket::Callbacks, public media::DtlsTransport
   std::optional<media::SrtpSession> outbound_;
   std::optional<media::SrtpSession> inbound_;
   MediaHandler onMedia_;
+  MediaHandler onRtcp_;
   std::optional<TurnClient::Server> turnServer_;
   std::unique_ptr<TurnClient> turn_;
   std::vector<uint8_t> frame_;

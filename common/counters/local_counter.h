@@ -24,6 +24,9 @@ class LocalCounter {
   void inc(uint64_t n = 1) {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  // Mirrors a plain counter the same thread owns (a socket's or the demux's own counters, copied
+  // once a second), so it never decreases as long as the source does not.
+  void set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
   uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:

@@ -43,6 +43,9 @@ struct MediaWorkerMetrics {
   LocalCounter retransmissions_suppressed;  // medrelay_retransmissions_suppressed_total
   ByLabel<Direction, ByLabel<SrtpError, LocalCounter>> srtp_errors;  // medrelay_srtp_errors_total
   LocalCounter transport_cc_feedback;  // medrelay_transport_cc_feedback_total
+  // medrelay_transport_dropped_total: mirrored once a second from the worker's WorkerTransport,
+  // sockets and listeners (media::Router), which count in plain integers on the packet path.
+  ByLabel<TransportDrop, LocalCounter> transport_dropped;
 
   void received(PacketKind kind, size_t len) {
     packets[kind][Direction::kIn].inc();

@@ -49,6 +49,30 @@ MEDRELAY_METRICS_LABEL_SET(KeyframeRequest, "kind", MEDRELAY_METRICS_KEYFRAME_RE
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(DropReason, "reason", MEDRELAY_METRICS_DROP_REASONS);
 
+// Datagrams dropped below the sessions: by the demux (media::WorkerTransport: not STUN from an
+// unknown tuple, a check the ICE agent refused, …), by the media UDP sockets (kernel buffer full,
+// send errors, truncated receives) and by the passive ICE-TCP listeners (queue full, framing).
+#define MEDRELAY_METRICS_TRANSPORT_DROPS(X)     \
+  X(kBadStun, "bad_stun")                       \
+  X(kIceRejected, "ice_rejected")               \
+  X(kNotStun, "not_stun")                       \
+  X(kShortPacket, "short_packet")               \
+  X(kUnknownKind, "unknown_kind")               \
+  X(kUnknownTuple, "unknown_tuple")             \
+  X(kUnknownUfrag, "unknown_ufrag")             \
+  X(kNoTransport, "no_transport")               \
+  X(kUdpSendWouldBlock, "udp_send_would_block") \
+  X(kUdpSendError, "udp_send_error")            \
+  X(kUdpSendInvalid, "udp_send_invalid")        \
+  X(kUdpRecvError, "udp_recv_error")            \
+  X(kUdpRecvTruncated, "udp_recv_truncated")    \
+  X(kTcpQueueFull, "tcp_queue_full")            \
+  X(kTcpNoConnection, "tcp_no_connection")      \
+  X(kTcpTooLarge, "tcp_too_large")              \
+  X(kTcpBadFrame, "tcp_bad_frame")              \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(TransportDrop, "reason", MEDRELAY_METRICS_TRANSPORT_DROPS);
+
 // srtp_unprotect/srtp_protect failures (libsrtp srtp_err_status_auth_fail, _replay_fail, ...).
 #define MEDRELAY_METRICS_SRTP_ERRORS(X) \
   X(kAuth, "auth")                      \
@@ -56,8 +80,11 @@ MEDRELAY_METRICS_LABEL_SET(DropReason, "reason", MEDRELAY_METRICS_DROP_REASONS);
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(SrtpError, "reason", MEDRELAY_METRICS_SRTP_ERRORS);
 
+// timeout: consent lost on the selected pair (RFC 7675 §5.1); no_nomination: a session's peer
+// never nominated a pair within the connect timeout.
 #define MEDRELAY_METRICS_ICE_FAILURES(X) \
   X(kTimeout, "timeout")                 \
+  X(kNoNomination, "no_nomination")      \
   X(kAuth, "auth")                       \
   X(kRoleConflict, "role_conflict")      \
   X(kOther, "other")

@@ -1,5 +1,6 @@
 // The REST handlers: one ConsultationService call each (docs/api/openapi.yaml).
 #include <charconv>
+#include <memory>
 #include <utility>
 
 #include "control/access_log_reader.h"
@@ -193,24 +194,47 @@ void RestApi::events(Call& call) {
   if (!authenticate(call, true)) return;
   const std::string room = call.room();
   Audience audience = Audience::kBackend;
+  std::string invite_id;
   if (call.backend) {
     auto detail = service_->getRoom(room);
     if (!detail.ok()) return call.res.send(errorResponse(detail.error()));
   } else {
     auto info = service_->participantInfo(call.token, room, call.req.remoteAddress);
     if (!info.ok()) return call.res.send(errorResponse(info.error()));
+    // A participant's stream ends with the room (its last event is `ended`): one opened after
+    // that would never hear anything again, so it is refused as a join would be.
+    if (clock_.nowUs() >= info->closes_at_us) {
+      return call.res.send(
+          errorResponse(makeError("window_closed", "the consultation's window has closed")));
+    }
+    if (info->state == RoomState::kEnded) {
+      return call.res.send(
+          errorResponse(makeError("room_ended", "the consultation has already ended")));
+    }
     audience = Audience::kParticipant;
+    invite_id = info->invite_id;
   }
   net::http::SseOptions opts;
   opts.retryMs = 3000;
   net::http::SseStream stream = call.res.startSse(opts);
   if (!stream.open()) return;
-  const uint64_t id =
-      service_->events().subscribe(room, audience, [stream](const nlohmann::json& event) mutable {
-        stream.send(event.value("type", std::string("event")), event.dump());
-      });
-  streams_[id] = stream;
+  // A participant's subscription ends with its last event (revoked, cancelled, ended): the
+  // stream closes right after it, so nothing later reaches a revoked invite (docs/api.md).
+  auto id_holder = std::make_shared<uint64_t>(0);
   std::weak_ptr<char> alive = alive_;
+  auto on_end = [this, alive, stream, id_holder]() mutable {
+    if (alive.expired()) return;
+    streams_.erase(*id_holder);
+    stream.close();
+  };
+  const uint64_t id = service_->events().subscribe(
+      room, audience,
+      [stream](const nlohmann::json& event) mutable {
+        stream.send(event.value("type", std::string("event")), event.dump());
+      },
+      invite_id, std::move(on_end));
+  *id_holder = id;
+  streams_[id] = stream;
   stream.onClosed([this, alive, id] {
     if (alive.expired()) return;
     streams_.erase(id);

@@ -54,6 +54,8 @@ MEDRELAY_METRICS_LABEL_SET(JoinRefusal, "reason", MEDRELAY_METRICS_JOIN_REFUSALS
 #define MEDRELAY_METRICS_SESSION_END_REASONS(X) \
   X(kHangup, "hangup")                          \
   X(kConsentTimeout, "consent-timeout")         \
+  X(kIceFailed, "ice-failed")                   \
+  X(kDtlsFailed, "dtls-failed")                 \
   X(kRevoked, "revoked")                        \
   X(kCancelled, "cancelled")                    \
   X(kWindowClosed, "window-closed")             \

@@ -70,6 +70,11 @@ void collectMediaMetrics(const std::vector<const WorkerMetrics*>& workers,
       out, workers, "medrelay_transport_cc_feedback_total", counter,
       "Transport-wide congestion control feedback packets (RTPFB FMT 15) sent to publishers.",
       [](const WorkerMetrics& w) -> auto& { return w.media.transport_cc_feedback; });
+  addPerWorker(
+      out, workers, "medrelay_transport_dropped_total", counter,
+      "Datagrams dropped below the sessions (demux, media UDP sockets, ICE-TCP), by reason; "
+      "updated once a second.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.transport_dropped; });
 }
 
 }  // namespace medrelay::metrics

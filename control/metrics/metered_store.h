@@ -55,6 +55,9 @@ class MeteredStore final : public control::Store {
   Result<void> revokeInvite(const std::string& id, int64_t at_us) override {
     return count(inner_.revokeInvite(id, at_us), StoreError::kWrite);
   }
+  Result<std::vector<control::Invite>> deadInvites(int64_t now_us) override {
+    return count(inner_.deadInvites(now_us), StoreError::kRead);
+  }
   Result<void> closeRoom(const control::Room& room, bool revoke_invites) override {
     return count(inner_.closeRoom(room, revoke_invites), StoreError::kWrite);
   }

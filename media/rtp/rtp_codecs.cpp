@@ -47,6 +47,40 @@ std::optional<Vp8Descriptor> parseVp8Descriptor(std::span<const uint8_t> p) {
   return d;
 }
 
+bool Vp8PictureIdRewriter::rewrite(std::span<uint8_t> p) {
+  const auto d = parseVp8Descriptor(p);
+  if (!d) return false;
+  if (pending_ && started_) {
+    if (d->pictureId) {
+      pictureIdOffset_ = static_cast<uint16_t>((lastPictureId_ + 1 - *d->pictureId) & 0x7FFF);
+    }
+    if (d->tl0PicIdx) tl0Offset_ = static_cast<uint8_t>(lastTl0_ + 1 - *d->tl0PicIdx);
+  }
+  pending_ = false;
+  started_ = true;
+  size_t i = 2;  // after the first byte and the X byte (a PictureID implies X)
+  if (d->pictureId) {
+    const uint16_t mask = d->pictureId15Bit ? 0x7FFF : 0x7F;
+    const auto out = static_cast<uint16_t>((*d->pictureId + pictureIdOffset_) & mask);
+    if (d->pictureId15Bit) {
+      p[i] = static_cast<uint8_t>(0x80 | (out >> 8));
+      p[i + 1] = static_cast<uint8_t>(out);
+      i += 2;
+    } else {
+      p[i] = static_cast<uint8_t>(out);
+      i += 1;
+    }
+    // Newest in 15-bit serial order (a reordered packet of an older picture does not move it).
+    if (((out - lastPictureId_) & 0x7FFF) < 0x4000) lastPictureId_ = out;
+  }
+  if (d->tl0PicIdx) {
+    const auto out = static_cast<uint8_t>(*d->tl0PicIdx + tl0Offset_);
+    p[i] = out;
+    if (static_cast<uint8_t>(out - lastTl0_) < 0x80) lastTl0_ = out;
+  }
+  return true;
+}
+
 namespace {
 bool isKeyNal(uint8_t type) {
   return type == kH264Idr || type == kH264Sps;

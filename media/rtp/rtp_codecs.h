@@ -28,6 +28,28 @@ struct Vp8Descriptor {
 // nullopt if the descriptor is truncated or there is no payload after it.
 std::optional<Vp8Descriptor> parseVp8Descriptor(std::span<const uint8_t> payload);
 
+// Keeps one consumer's VP8 PictureID and TL0PICIDX (RFC 7741 §4.2) continuous when its source
+// changes (a producer restart, a rejoin's takeover, a simulcast layer switch): after
+// switchSource() the next picture continues at the last forwarded PictureID + 1 and TL0PICIDX + 1
+// whatever the new source's values are, so a receiver that follows frame dependencies by
+// PictureID (libwebrtc's does) sees one stream, not a jump it may take for loss. The widths are
+// kept (7- or 15-bit PictureID); fields a packet does not carry are left alone.
+class Vp8PictureIdRewriter {
+ public:
+  void switchSource() { pending_ = true; }
+  // Rewrites the descriptor at the start of `payload` in place; false (nothing written) if it
+  // does not parse.
+  bool rewrite(std::span<uint8_t> payload);
+
+ private:
+  bool started_ = false;
+  bool pending_ = false;
+  uint16_t pictureIdOffset_ = 0;
+  uint8_t tl0Offset_ = 0;
+  uint16_t lastPictureId_ = 0;  // the newest written, 15-bit space
+  uint8_t lastTl0_ = 0;
+};
+
 // NAL unit types (RFC 6184 §5.2 / H.264 Table 7-1).
 inline constexpr uint8_t kH264Idr = 5;
 inline constexpr uint8_t kH264Sps = 7;

@@ -11,21 +11,13 @@ Usage: turn_relay_only.py <medrelay> <udp|tcp> <local_path: on|off>
 """
 import asyncio
 import json
-import os
-import re
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import urllib.error
-import urllib.request
 
 import aioice.ice
 import aioice.turn
 
 from media_harness import FrameCounter, wait_for  # also patches aioice/aiortc for loopback
+from medrelay_process import Server
 
 from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection,  # noqa: E402
                     RTCSessionDescription)
@@ -63,88 +55,10 @@ async def _request_with_software(self, request):
 aioice.turn.TurnClientMixin.request = _request_with_software
 
 
-class Server:
-    """medrelay in a temp data dir with ephemeral ports (tests/support/server_process.h)."""
-
-    def __init__(self):
-        self.dir = tempfile.TemporaryDirectory(prefix="medrelay-turn-e2e-")
-        data = os.path.join(self.dir.name, "data")
-        args = [BINARY,
-                "--set", f"storage.data_dir={data}",
-                "--set", "http.listen=127.0.0.1:0",
-                "--set", "media.udp_port=0",
-                "--set", "media.tcp_port=0",
-                "--set", "media.workers=1",
-                "--set", "turn.udp_listen=127.0.0.1:0",
-                "--set", "turn.tcp_listen=127.0.0.1:0",
-                "--set", f"turn.local_sfu_path={'true' if LOCAL_PATH else 'false'}",
-                "--set", "shutdown.grace_ms=3000"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
-        self.output = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-        http = self._wait(r"listening on [^ ]* port ([0-9]+)")
-        self._wait(r"TURN listening: udp ([0-9]+)")
-        self.base = f"http://127.0.0.1:{http}"
-        with open(os.path.join(data, "api-key")) as f:
-            self.api_key = f.read().strip()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.lock:
-                self.output.append(line)
-
-    def text(self):
-        with self.lock:
-            return "".join(self.output)
-
-    def _wait(self, pattern, timeout=15):
-        end = time.time() + timeout
-        while time.time() < end:
-            m = re.search(pattern, self.text())
-            if m:
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"medrelay did not log {pattern!r}:\n{self.text()}")
-
-    def request(self, method, path, body=None, token=None, content_type="application/json"):
-        headers = {"Authorization": f"Bearer {token or self.api_key}"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-            if not isinstance(body, bytes):
-                body = json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=20) as r:
-                return r.status, dict(r.headers), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode()
-
-    def metric(self, name, **labels):
-        """Sum of the samples of `name` whose labels include `labels`."""
-        status, _, body = self.request("GET", "/metrics")
-        assert status == 200, body
-        total = 0.0
-        for line in body.splitlines():
-            m = re.match(r"^(\w+)(\{[^}]*\})? ([0-9.eE+-]+)$", line)
-            if not m or m.group(1) != name:
-                continue
-            have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-            if all(have.get(k) == v for k, v in labels.items()):
-                total += float(m.group(3))
-        return total
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.dir.cleanup()
+def turn_server():
+    return Server(BINARY, ["turn.tcp_listen=127.0.0.1:0",
+                           f"turn.local_sfu_path={'true' if LOCAL_PATH else 'false'}"],
+                  prefix="medrelay-turn-e2e-")
 
 
 async def post_offer(server, kind, room, token, pc, query=""):
@@ -163,7 +77,7 @@ def nominated_pair(pc):
 
 
 async def main():
-    server = Server()
+    server = turn_server()
     pcs = []
     try:
         status, _, body = server.request("POST", "/v1/rooms", {

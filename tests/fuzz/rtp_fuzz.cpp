@@ -1,5 +1,6 @@
 // RTP fuzz target: parse, accessors, extension lookup/remap, abs-send-time/twcc setters, RTX
-// round trip (must reproduce the unpadded original), VP8/H.264 keyframe checks.
+// round trip (must reproduce the unpadded original), VP8/H.264 keyframe checks, the VP8
+// PictureID rewriter.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)p->ssrc();
   for (size_t i = 0; i < p->csrcCount(); ++i) (void)p->csrc(i);
   (void)parseVp8Descriptor(p->payload());
+  {
+    // The rewriter writes only inside what the parser accepted: the payload's length is kept
+    // and the descriptor still parses to the same size.
+    static Vp8PictureIdRewriter vp8;
+    const auto payload = p->payload();
+    std::span<uint8_t> writable(buf + (payload.data() - buf), payload.size());
+    const auto d = parseVp8Descriptor(payload);
+    if (size % 3 == 0) vp8.switchSource();
+    if (vp8.rewrite(writable) != d.has_value()) std::abort();
+    if (d && parseVp8Descriptor(writable)->descriptorSize != d->descriptorSize) std::abort();
+  }
   (void)h264IsKeyframe(p->payload());
   for (int id = 0; id < 256; ++id) (void)p->findExtension(static_cast<uint8_t>(id));
   (void)p->transportWideSeq(3);

@@ -149,6 +149,8 @@ class SseReader {
     if (fd_ >= 0) ::close(fd_);
   }
   const ApiResponse& head() const { return head_; }
+  // True once the server closed the stream (EOF read).
+  bool closed() const { return closed_; }
 
   struct Event {
     std::string type;
@@ -195,13 +197,17 @@ class SseReader {
     if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
     char buf[8192];
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) return false;
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
     buffer_.append(buf, static_cast<size_t>(n));
     return true;
   }
   int fd_ = -1;
   std::string buffer_;
   ApiResponse head_;
+  bool closed_ = false;
 };
 
 // Every access-log record through GET /v1/access-log, following next_after page by page.

@@ -2,19 +2,26 @@
 // an API scenario passes `promtool check metrics`, carries sensible values, and names every
 // metric the Grafana dashboard and the alert rules use; the JSON log lines carry room/session
 // context and never a token, the API key or personal data.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/api_client.h"
@@ -340,6 +347,64 @@ TEST_F(ObservabilityProcessTest, LiveScrapePassesPromtoolWithSensibleValues) {
   // No label value carries a room id or a token.
   EXPECT_EQ(text.find(room_), std::string::npos);
   for (const auto& t : tokens_) EXPECT_EQ(text.find(t), std::string::npos);
+}
+
+// Junk on the media port never reaches a session, and every datagram of it is counted by reason
+// (docs/operations.md, medrelay_transport_dropped_total).
+TEST_F(ObservabilityProcessTest, JunkOnTheMediaPortIsCountedByReason) {
+  const std::regex port_re("udp from port ([0-9]+)");
+  std::smatch m;
+  const std::string out = server_->output();
+  ASSERT_TRUE(std::regex_search(out, m, port_re)) << out;
+  const auto media_port = static_cast<uint16_t>(std::stoi(m[1]));
+  auto dropped = [&](const std::string& reason) {
+    double sum = 0;
+    for (const auto& [key, v] : scrape().samples) {
+      if (key.rfind("medrelay_transport_dropped_total{", 0) == 0 &&
+          key.find("reason=\"" + reason + "\"") != std::string::npos) {
+        sum += v;
+      }
+    }
+    return sum;
+  };
+  ASSERT_EQ(dropped("not_stun"), 0);
+  ASSERT_EQ(dropped("unknown_ufrag"), 0);
+
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(media_port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // Five datagrams that are no protocol we serve (RFC 7983 first byte 0xff)...
+  const std::string junk(40, '\xff');
+  for (int i = 0; i < 5; ++i) {
+    ::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  // ...and a Binding request (RFC 8489 §5) naming a ufrag no session has.
+  const std::string user = "nosuchufrag:peer";
+  std::string stun = {0x00,
+                      0x01,
+                      0x00,
+                      static_cast<char>(4 + 16),  // Binding request, length
+                      0x21,
+                      0x12,
+                      static_cast<char>(0xa4),
+                      0x42};                                   // magic cookie
+  stun += std::string(12, '\x07');                             // transaction id
+  stun += {0x00, 0x06, 0x00, static_cast<char>(user.size())};  // USERNAME
+  stun += user;
+  ::sendto(fd, stun.data(), stun.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  ::close(fd);
+
+  // The counters are copied from the worker once a second.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (dropped("not_stun") < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(dropped("not_stun"), 5);
+  EXPECT_EQ(dropped("unknown_ufrag"), 1);
+  EXPECT_EQ(dropped("udp_send_error"), 0);
 }
 
 TEST_F(ObservabilityProcessTest, DashboardAndAlertsNameOnlyExportedMetrics) {

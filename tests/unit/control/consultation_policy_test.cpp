@@ -1,5 +1,6 @@
 // One test per consultation rule (docs/policy.md), against a real SQLite store and a real access
 // log on disk, driven through the control dispatcher.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "control/consultation_requests.h"
@@ -262,6 +263,47 @@ TEST_F(ConsultationPolicyTest, SecondPublishIsRefusedUnlessTheFirstIsStale) {
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].reason, "takeover");
   EXPECT_EQ(left[0].session, first->id);
+}
+
+// Rule 5: a rejoin takes over the stale publish session and the dead page's stale subscriptions,
+// not a fresh subscription; the others see peer-lost, peer-restored, then joined.
+TEST_F(ConsultationPolicyTest, TakeoverEndsTheStaleSubscriptionsOfTheInviteToo) {
+  Room room = createRoom(RoomMode::kD2P);
+  std::vector<std::string> seen;
+  svc_->events().subscribe(room.id, Audience::kBackend, [&](const nlohmann::json& e) {
+    seen.push_back(e["type"].get<std::string>() + ":" + e.value("session_id", ""));
+  });
+  const auto pat = token(room, Role::kPatient, "pat-1");
+  auto pub = join(pat, room.id);
+  auto old_sub = join(pat, room.id, SessionKind::kSubscribe);
+  auto new_sub = join(pat, room.id, SessionKind::kSubscribe);
+  ASSERT_TRUE(pub.ok() && old_sub.ok() && new_sub.ok());
+  // A silent subscription tells the others nothing; a silent publish session does.
+  ASSERT_TRUE(svc_->markStale(old_sub->id).ok());
+  ASSERT_TRUE(svc_->markStale(pub->id).ok());
+  ASSERT_TRUE(svc_->markStale(pub->id, false).ok());
+  ASSERT_TRUE(svc_->markStale(pub->id).ok());
+  auto takeover = join(pat, room.id);
+  ASSERT_TRUE(takeover.ok()) << takeover.error().code;
+  spin(20);
+
+  EXPECT_THAT(terminator_.ended, ::testing::UnorderedElementsAre(
+                                     std::make_pair(pub->id, std::string("takeover")),
+                                     std::make_pair(old_sub->id, std::string("takeover"))));
+  auto detail = svc_->getRoom(room.id);
+  std::vector<std::string> live;
+  for (const auto& x : detail->sessions) live.push_back(x.id);
+  EXPECT_THAT(live, ::testing::UnorderedElementsAre(takeover->id, new_sub->id));
+  std::vector<std::string> left;
+  for (const auto& r : recordsOf(AccessEvent::kParticipantLeft)) {
+    EXPECT_EQ(r.reason, "takeover");
+    left.push_back(r.session);
+  }
+  EXPECT_THAT(left, ::testing::UnorderedElementsAre(pub->id, old_sub->id));
+  EXPECT_EQ(seen, (std::vector<std::string>{"joined:" + pub->id, "published:" + pub->id,
+                                            "peer-lost:" + pub->id, "peer-restored:" + pub->id,
+                                            "peer-lost:" + pub->id, "joined:" + takeover->id,
+                                            "published:" + takeover->id}));
 }
 
 // Rule 5: the check is repeated when the session starts (two grants raced).

@@ -54,6 +54,60 @@ TEST(Vp8DescriptorTest, TruncatedDescriptorsRejected) {
   }
 }
 
+// A VP8 payload: descriptor with X, I (15-bit PictureID) and L (TL0PICIDX), then one payload
+// byte (P=1).
+std::vector<uint8_t> vp8(uint16_t pictureId, uint8_t tl0) {
+  return {
+      0x90, 0xC0, static_cast<uint8_t>(0x80 | (pictureId >> 8)), static_cast<uint8_t>(pictureId),
+      tl0,  0x01};
+}
+
+TEST(Vp8PictureIdRewriterTest, ContinuousAcrossSourceSwitchKeepingTheWidths) {
+  Vp8PictureIdRewriter w;
+  // The first source passes unchanged.
+  for (uint16_t id = 100; id < 103; ++id) {
+    auto p = vp8(id, 7);
+    ASSERT_TRUE(w.rewrite(p));
+    EXPECT_EQ(parseVp8Descriptor(p)->pictureId, id);
+    EXPECT_EQ(parseVp8Descriptor(p)->tl0PicIdx, 7);
+  }
+  // Two packets of the same picture keep one PictureID; a late packet of an older picture does
+  // not move the base.
+  auto late = vp8(101, 7);
+  ASSERT_TRUE(w.rewrite(late));
+  EXPECT_EQ(parseVp8Descriptor(late)->pictureId, 101);
+  // A rejoin: the new source starts anywhere; the consumer sees 103, 104, ... and TL0PICIDX 8.
+  w.switchSource();
+  for (uint16_t i = 0; i < 3; ++i) {
+    auto p = vp8(static_cast<uint16_t>(0x7FFE + i) & 0x7FFF, 250);
+    ASSERT_TRUE(w.rewrite(p));
+    const auto d = parseVp8Descriptor(p);
+    EXPECT_EQ(d->pictureId, 103 + i);
+    EXPECT_TRUE(d->pictureId15Bit);
+    EXPECT_EQ(d->tl0PicIdx, 8);
+    EXPECT_EQ(d->descriptorSize, 5u);
+  }
+  // A 7-bit source after the next switch stays 7-bit and wraps at 128.
+  w.switchSource();
+  std::vector<uint8_t> seven = {0x90, 0x80, 0x10, 0x01};  // X, I with M=0: PictureID 16
+  ASSERT_TRUE(w.rewrite(seven));
+  const auto d = parseVp8Descriptor(seven);
+  EXPECT_FALSE(d->pictureId15Bit);
+  EXPECT_EQ(d->pictureId, 106 & 0x7F);
+}
+
+TEST(Vp8PictureIdRewriterTest, PacketsWithoutTheFieldsOrTruncatedAreLeftAlone) {
+  Vp8PictureIdRewriter w;
+  std::vector<uint8_t> plain = {0x10, 0x00, 0x9d};  // no X byte: nothing to rewrite
+  const auto before = plain;
+  EXPECT_TRUE(w.rewrite(plain));
+  EXPECT_EQ(plain, before);
+  std::vector<uint8_t> truncated = {0x90, 0xC0, 0x81};  // 15-bit PictureID cut short
+  const auto kept = truncated;
+  EXPECT_FALSE(w.rewrite(truncated));
+  EXPECT_EQ(truncated, kept);
+}
+
 TEST(H264KeyframeTest, SingleStapAndFu) {
   const std::vector<uint8_t> idr = {0x65, 0x88};
   const std::vector<uint8_t> nonIdr = {0x41, 0x9a};

@@ -192,6 +192,7 @@ TEST(MetricsExpositionTest, DocsLabelValuesMatchTheDeclaredSets) {
   expectDocumentedSet<PacketKind>(doc, "PacketKind");
   expectDocumentedSet<KeyframeRequest>(doc, "KeyframeRequest");
   expectDocumentedSet<DropReason>(doc, "DropReason");
+  expectDocumentedSet<TransportDrop>(doc, "TransportDrop");
   expectDocumentedSet<SrtpError>(doc, "SrtpError");
   expectDocumentedSet<IceFailure>(doc, "IceFailure");
   expectDocumentedSet<DtlsFailure>(doc, "DtlsFailure");

@@ -1,0 +1,128 @@
+"""The real medrelay binary for Python e2e tests: a temp data dir, ephemeral ports, the API key it
+generated, the REST API, /metrics and the access log (docs/access-log.md) through GET
+/v1/access-log (tests/support/server_process.h is the C++ counterpart).
+
+Runs with Debian's /usr/bin/python3. Loopback only.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+
+class Server:
+    """medrelay started with `settings` (["media.stale_after_ms=1000", ...]) on top of the
+    isolated defaults; stops on close() with SIGTERM."""
+
+    def __init__(self, binary, settings=(), prefix="medrelay-e2e-"):
+        self.dir = tempfile.TemporaryDirectory(prefix=prefix)
+        data = os.path.join(self.dir.name, "data")
+        args = [binary,
+                "--set", f"storage.data_dir={data}",
+                "--set", "http.listen=127.0.0.1:0",
+                "--set", "media.udp_port=0",
+                "--set", "media.tcp_port=0",
+                "--set", "media.workers=1",
+                "--set", "turn.udp_listen=127.0.0.1:0",
+                "--set", "shutdown.grace_ms=3000"]
+        for s in settings:
+            args += ["--set", s]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.output = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+        http = self._wait(r"listening on [^ ]* port ([0-9]+)")
+        self._wait(r"TURN listening: udp ([0-9]+)")
+        self.base = f"http://127.0.0.1:{http}"
+        with open(os.path.join(data, "api-key")) as f:
+            self.api_key = f.read().strip()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.lock:
+                self.output.append(line)
+
+    def text(self):
+        with self.lock:
+            return "".join(self.output)
+
+    def _wait(self, pattern, timeout=15):
+        end = time.time() + timeout
+        while time.time() < end:
+            m = re.search(pattern, self.text())
+            if m:
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"medrelay did not log {pattern!r}:\n{self.text()}")
+
+    def request(self, method, path, body=None, token=None, content_type="application/json"):
+        headers = {"Authorization": f"Bearer {token or self.api_key}"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+            if not isinstance(body, bytes):
+                body = json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return r.status, dict(r.headers), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read().decode()
+
+    def create_room(self, mode="d2p", roles=(("doctor", "doctor-1"), ("patient", "patient-7"))):
+        """A room open now with one invite per (role, subject); returns (room, {role: token})."""
+        status, _, body = self.request("POST", "/v1/rooms", {
+            "mode": mode, "scheduled_start": "now", "institution_id": "clinic-1",
+            "institution_contact": "03-0000-0000", "doctor_display_name": "Dr. Example"})
+        assert status == 201, body
+        room = json.loads(body)["id"]
+        tokens = {}
+        for role, subject in roles:
+            status, _, body = self.request("POST", f"/v1/rooms/{room}/invites",
+                                           {"role": role, "subject": subject})
+            assert status == 201, body
+            tokens[role] = json.loads(body)["token"]
+        return room, tokens
+
+    def access_log(self):
+        """Every access-log record, oldest first (GET /v1/access-log, paged)."""
+        records, after = [], 0
+        while True:
+            status, _, body = self.request("GET", f"/v1/access-log?limit=1000&after={after}")
+            assert status == 200, body
+            page = json.loads(body)
+            records += page.get("records", [])
+            if page.get("next_after") is None:
+                return records
+            after = page["next_after"]
+
+    def metric(self, name, **labels):
+        """Sum of the samples of `name` whose labels include `labels`."""
+        status, _, body = self.request("GET", "/metrics")
+        assert status == 200, body
+        total = 0.0
+        for line in body.splitlines():
+            m = re.match(r"^(\w+)(\{[^}]*\})? ([0-9.eE+-]+)$", line)
+            if not m or m.group(1) != name:
+                continue
+            have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+            if all(have.get(k) == v for k, v in labels.items()):
+                total += float(m.group(3))
+        return total
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.dir.cleanup()
