@@ -142,6 +142,10 @@ class ConsultationService {
   Result<void> markStale(const std::string& session_id, bool stale = true);
   // The media plane's periodic report on a live session's link (ignored for unknown sessions).
   void sessionQuality(const std::string& session_id, LinkQuality quality);
+  // Called with every accepted report (the metrics' histograms).
+  void setQualityHook(std::function<void(const Session&, const LinkQuality&)> hook) {
+    qualityHook_ = std::move(hook);
+  }
   const LinkQualityBook& linkQuality() const { return quality_; }
   Result<ParticipantInfo> participantInfo(const std::string& token, const std::string& room_id,
                                           const std::string& remote);
@@ -235,6 +239,7 @@ class ConsultationService {
   PolicyCounters counters_;
   // record() moves a session's summary into its participant_left record.
   mutable LinkQualityBook quality_;
+  std::function<void(const Session&, const LinkQuality&)> qualityHook_;
   DeadInvites deadInvites_;
   std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;

@@ -286,6 +286,17 @@ void ConsultationService::sessionQuality(const std::string& session_id, LinkQual
   if (!s.ok() || !s->has_value()) return;  // ended meanwhile: its summary is written already
   quality.at_us = now();
   quality_.update(session_id, quality);
+  const Session& x = **s;
+  if (qualityHook_) qualityHook_(x, quality);
+  events_.publish(RoomEvent{RoomEventType::kQuality,
+                            x.room_id,
+                            x.invite_id,
+                            x.role,
+                            x.subject,
+                            x.id,
+                            {},
+                            quality.at_us},
+                  {{"direction", toString(x.direction)}, {"quality", toJson(quality)}});
 }
 
 Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& token,

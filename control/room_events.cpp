@@ -9,9 +9,9 @@
 namespace medrelay::control {
 
 std::string_view toString(RoomEventType type) {
-  static constexpr std::array<std::string_view, 9> kNames = {"joined", "published",     "admitted",
-                                                             "left",   "peer-lost",     "cancelled",
-                                                             "ended",  "peer-restored", "revoked"};
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "joined",    "published", "admitted",      "left",    "peer-lost",
+      "cancelled", "ended",     "peer-restored", "revoked", "quality"};
   return kNames[static_cast<size_t>(type)];
 }
 
@@ -21,13 +21,15 @@ RoomEventBus::RoomEventBus(net::Dispatcher& dispatcher, size_t max_queued)
 RoomEventBus::~RoomEventBus() = default;
 
 uint64_t RoomEventBus::subscribe(const std::string& room_id, Audience audience, Callback callback,
-                                 std::string invite_id, std::function<void()> on_end) {
+                                 std::string invite_id, std::function<void()> on_end,
+                                 std::optional<Role> role) {
   const uint64_t id = nextId_++;
   subscribers_.emplace(id, Subscriber{room_id,
                                       audience,
                                       std::move(callback),
                                       std::move(invite_id),
                                       std::move(on_end),
+                                      role,
                                       {},
                                       false,
                                       false});
@@ -81,7 +83,7 @@ void RoomEventBus::enqueue(uint64_t id, Subscriber& s, nlohmann::json event) {
   }
 }
 
-void RoomEventBus::publish(const RoomEvent& event) {
+void RoomEventBus::publish(const RoomEvent& event, const nlohmann::json& data) {
   const bool room_over =
       event.type == RoomEventType::kCancelled || event.type == RoomEventType::kEnded;
   std::vector<uint64_t> ended;
@@ -91,12 +93,20 @@ void RoomEventBus::publish(const RoomEvent& event) {
     Subscriber& s = subscribers_.at(id);
     const bool participant = s.audience == Audience::kParticipant;
     bool last = participant && room_over;
+    if (event.type == RoomEventType::kQuality && participant) {
+      // Its own links; a doctor also sees how the patient's are.
+      const bool own = !s.invite_id.empty() && s.invite_id == event.invite_id;
+      const bool doctor_seat = s.role == Role::kDoctor || s.role == Role::kAttendingDoctor;
+      if (!own && !(doctor_seat && event.role == Role::kPatient)) continue;
+    }
     if (event.type == RoomEventType::kRevoked) {
       // Only the revoked invite's own streams learn of it, as their last event.
       if (!participant || s.invite_id.empty() || s.invite_id != event.invite_id) continue;
       last = true;
     }
-    enqueue(id, s, view(event, s.audience));
+    nlohmann::json v = view(event, s.audience);
+    if (data.is_object()) v.update(data);
+    enqueue(id, s, std::move(v));
     if (last) {
       s.ending = true;
       ended.push_back(id);

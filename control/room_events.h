@@ -28,6 +28,7 @@ enum class RoomEventType : uint8_t {
   kEnded,         // the room ended (window closed or consultation ended)
   kPeerRestored,  // a stale publish session is receiving again
   kRevoked,       // an invite was revoked: only that invite's own streams receive it
+  kQuality,       // a session's link quality (every few seconds): see RoomEventBus::publish
 };
 std::string_view toString(RoomEventType type);
 
@@ -63,11 +64,15 @@ class RoomEventBus {
   RoomEventBus(const RoomEventBus&) = delete;
   RoomEventBus& operator=(const RoomEventBus&) = delete;
 
-  // invite_id: the participant's own invite (its `revoked` event ends the subscription).
+  // invite_id: the participant's own invite (its `revoked` event ends the subscription); role:
+  // the participant's role. A participant receives `quality` of its own sessions, and one holding
+  // a doctor seat also the patient's (docs/policy.md "Events").
   uint64_t subscribe(const std::string& room_id, Audience audience, Callback callback,
-                     std::string invite_id = {}, std::function<void()> on_end = {});
+                     std::string invite_id = {}, std::function<void()> on_end = {},
+                     std::optional<Role> role = std::nullopt);
   void unsubscribe(uint64_t id);
-  void publish(const RoomEvent& event);
+  // `data`: fields added to every view of the event (kQuality: direction and quality).
+  void publish(const RoomEvent& event, const nlohmann::json& data = nullptr);
 
   // The event as `audience` sees it.
   static nlohmann::json view(const RoomEvent& event, Audience audience);
@@ -81,6 +86,7 @@ class RoomEventBus {
     Callback callback;
     std::string invite_id;
     std::function<void()> on_end;
+    std::optional<Role> role;
     std::deque<nlohmann::json> queue;
     bool scheduled = false;
     bool ending = false;  // its last event is queued; it no longer listens to the room

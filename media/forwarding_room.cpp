@@ -126,6 +126,14 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
   }
 }
 
+void ForwardingRoom::restartVideo(ParticipantSession& subscriber) {
+  for (auto& c : subscriber.consumers()) {
+    if (c->kind != sdp::MediaKind::kVideo || !c->producer || !c->allowed) continue;
+    c->waitingKeyframe = true;
+    requestKeyframe(*c->producer);
+  }
+}
+
 void ForwardingRoom::onConnected(ParticipantSession& session) {
   // A consumer starts: ask its producer for a keyframe so the first frame decodes at once.
   for (auto& c : session.consumers()) {

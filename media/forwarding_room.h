@@ -49,6 +49,10 @@ class ForwardingRoom {
   void setForwardingRules(ForwardingRules rules);
   // Once a second: receiver reports and REMB to publishers.
   void tick();
+  // A subscriber whose path came back after a silence (Router::checkLiveness): what it missed is
+  // not worth repairing packet by packet, so its video consumers start again at a keyframe,
+  // asked for at once.
+  void restartVideo(ParticipantSession& subscriber);
 
   // Packet path.
   void onRtp(ParticipantSession& from, uint8_t* data, size_t len);

@@ -126,14 +126,17 @@ std::optional<uint64_t> Router::msUntilStale(const std::string& sessionId) {
 }
 
 void Router::checkLiveness() {
-  if (observer_ == nullptr) return;
   const uint64_t now = dispatcher_.nowMs();
   for (auto& [id, s] : sessions_) {
     if (s->ended()) continue;
     const bool stale = untilStale(*s, now) == 0;
     if (stale == s->reportedStale) continue;
     s->reportedStale = stale;
-    observer_->onSessionStale(id, stale);
+    if (!stale && !s->publishes() && s->transport().connected()) {
+      auto room = rooms_.find(s->spec().roomId);
+      if (room != rooms_.end()) room->second->restartVideo(*s);
+    }
+    if (observer_ != nullptr) observer_->onSessionStale(id, stale);
   }
 }
 

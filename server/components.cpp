@@ -27,6 +27,16 @@ class ComponentLinks : public App::Component {
     endpoint.setMetricsProvider(
         [&metrics](size_t worker) { return &metrics.addWorker(std::to_string(worker)).media; });
     endpoint.setConsultationService(&control_.service());
+    endpoint.setJoinObserver(
+        [&metrics](double seconds) { metrics.policy().joinCompleted(seconds); });
+    control_.service().setQualityHook(
+        [&metrics](const control::Session& s, const control::LinkQuality& q) {
+          const bool publish = s.direction == control::SessionKind::kPublish;
+          metrics.policy().linkQuality(
+              metrics::labelFromString<metrics::Role>(control::toString(s.role)),
+              publish ? metrics::Direction::kIn : metrics::Direction::kOut,
+              static_cast<double>(q.bitrate_bps), q.loss, q.rtt_ms / 1000.0);
+        });
     if (turn_ != nullptr) {
       turn_->setMetrics(&metrics.addWorker("turn").turn);
       endpoint.setIceServerMinter(

@@ -119,7 +119,16 @@ void WhipEndpoint::endSession(const std::string& sessionId, std::string_view rea
 }
 
 void WhipEndpoint::WorkerObserver::onSessionConnected(const std::string& sessionId) {
-  MR_LOG_DEBUG(log::get("ice"), "media: session {} connected", sessionId);
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId] {
+    if (alive.expired()) return;
+    auto it = owner->sessions_.find(sessionId);
+    if (it == owner->sessions_.end()) return;
+    const std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - it->second.created;
+    MR_LOG_DEBUG(log::get("ice"), "media: session {} connected after {:.3f} s", sessionId,
+                 took.count());
+    if (owner->joinObserver_) owner->joinObserver_(took.count());
+  });
 }
 
 void WhipEndpoint::WorkerObserver::onSessionStale(const std::string& sessionId, bool stale) {

@@ -56,6 +56,12 @@ class WhipEndpoint final : public control::SessionTerminator {
     metricsProvider_ = std::move(provider);
   }
 
+  // Told, on the control thread, how long each session took from its accepted offer to DTLS
+  // connected (medrelay_join_duration_seconds). Before start().
+  void setJoinObserver(std::function<void(double seconds)> observer) {
+    joinObserver_ = std::move(observer);
+  }
+
   // TURN for participants behind firewalls: mints REST credentials for an invite valid until
   // `expiresAtUnix` and returns them as RFC 9725 §4.6 Link header value ("" when TURN is off).
   // Must be thread-safe. Before start().
@@ -123,6 +129,7 @@ class WhipEndpoint final : public control::SessionTerminator {
     std::string etag;
     std::string iceUfrag;
     std::string icePwd;
+    std::chrono::steady_clock::time_point created{};
   };
 
   void registerRoutes(net::http::RouteTable& http);
@@ -147,6 +154,7 @@ class WhipEndpoint final : public control::SessionTerminator {
   Options options_;
   control::ConsultationService* service_ = nullptr;
   std::function<metrics::MediaWorkerMetrics*(size_t)> metricsProvider_;
+  std::function<void(double)> joinObserver_;
   std::function<std::optional<IceServers>(const std::string&, int64_t)> iceServerMinter_;
   std::shared_ptr<const media::DtlsCertificate> certificate_;
   std::vector<Worker> workers_;

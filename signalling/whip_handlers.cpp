@@ -212,8 +212,10 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
     }
     watchRoom(roomId);
 
-    SessionRecord record{roomId,          w, spec.publish, digest, newEtag(), neg.remoteIceUfrag,
-                         neg.remoteIcePwd};
+    SessionRecord record{roomId,           w,
+                         spec.publish,     digest,
+                         newEtag(),        neg.remoteIceUfrag,
+                         neg.remoteIcePwd, std::chrono::steady_clock::now()};
     auto shared = std::make_shared<SessionSpec>(std::move(spec));
     pool_.postTo(w, [this, alive, w, shared, rules = std::move(rules), responder, record, links,
                      grant = std::move(grant).value(), sdpText = answer->sdp]() mutable {

@@ -195,6 +195,7 @@ void RestApi::events(Call& call) {
   const std::string room = call.room();
   Audience audience = Audience::kBackend;
   std::string invite_id;
+  std::optional<Role> role;
   if (call.backend) {
     auto detail = service_->getRoom(room);
     if (!detail.ok()) return call.res.send(errorResponse(detail.error()));
@@ -213,6 +214,7 @@ void RestApi::events(Call& call) {
     }
     audience = Audience::kParticipant;
     invite_id = info->invite_id;
+    role = info->role;
   }
   net::http::SseOptions opts;
   opts.retryMs = 3000;
@@ -232,7 +234,7 @@ void RestApi::events(Call& call) {
       [stream](const nlohmann::json& event) mutable {
         stream.send(event.value("type", std::string("event")), event.dump());
       },
-      invite_id, std::move(on_end));
+      invite_id, std::move(on_end), role);
   *id_holder = id;
   streams_[id] = stream;
   stream.onClosed([this, alive, id] {

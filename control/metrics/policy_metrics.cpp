@@ -35,6 +35,29 @@ PolicyMetrics::PolicyMetrics(prometheus::Registry& registry) {
     join_refusals_.at(i) =
         resolveAll<Role>(refusals, {{"reason", std::string(LabelTraits<JoinRefusal>::kValues[i])}});
   }
+  auto& bitrate = prometheus::BuildHistogram()
+                      .Name("medrelay_link_media_bytes_per_second")
+                      .Help(
+                          "Sessions' media rate per 2 s report, by role; direction in = "
+                          "received from a publisher, out = sent to a subscriber.")
+                      .Register(registry);
+  auto& loss = prometheus::BuildHistogram()
+                   .Name("medrelay_link_loss_ratio")
+                   .Help(
+                       "Sessions' fraction of packets lost per 2 s report (RFC 3550 receiver "
+                       "reports), by role and direction.")
+                   .Register(registry);
+  for (size_t i = 0; i < link_bitrate_.size(); ++i) {
+    const prometheus::Labels base = {{"role", std::string(LabelTraits<Role>::kValues[i])}};
+    link_bitrate_.at(i) = resolveAll<Direction>(bitrate, base, buckets::kLinkBytesPerSecond);
+    link_loss_.at(i) = resolveAll<Direction>(loss, base, buckets::kLinkLossRatio);
+  }
+  link_rtt_ = resolveAll<Role>(prometheus::BuildHistogram()
+                                   .Name("medrelay_link_rtt_seconds")
+                                   .Help("Round trip to subscribers from their receiver reports "
+                                         "(RFC 3550 section 6.4.1) per 2 s report, by role.")
+                                   .Register(registry),
+                               {}, buckets::kLinkRttSeconds);
   participants_ = resolveAll<Role>(prometheus::BuildGauge()
                                        .Name("medrelay_participants_connected")
                                        .Help("Participant sessions with media connected, by role.")
@@ -51,6 +74,13 @@ PolicyMetrics::PolicyMetrics(prometheus::Registry& registry) {
           .Help("Participant sessions ended, by reason (the access log's end reasons).")
           .Register(registry),
       {});
+}
+
+void PolicyMetrics::linkQuality(Role role, Direction direction, double bits_per_second, double loss,
+                                double rtt_seconds) {
+  link_bitrate_[role][direction]->Observe(bits_per_second / 8);
+  link_loss_[role][direction]->Observe(loss);
+  if (rtt_seconds > 0) link_rtt_[role]->Observe(rtt_seconds);
 }
 
 void PolicyMetrics::onAccessRecord(std::string_view event, std::string_view role,

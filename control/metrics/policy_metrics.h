@@ -36,6 +36,11 @@ class PolicyMetrics {
   // A session reached media (DTLS connected) `seconds` after its WHIP/WHEP POST was accepted
   // (media plane). Participants and ended sessions are counted from the access records.
   void joinCompleted(double join_seconds) { join_duration_->Observe(join_seconds); }
+  // One link-quality report of a session (every 2 s, docs/media.md "Quality you can see"):
+  // direction in = what the relay receives from a publishing participant, out = what it sends a
+  // subscriber. RTT only where known (subscribers' receiver reports).
+  void linkQuality(Role role, Direction direction, double bits_per_second, double loss,
+                   double rtt_seconds);
 
   prometheus::Gauge& rooms(RoomState state) { return *rooms_[state]; }
   prometheus::Gauge& participants(Role role) { return *participants_[role]; }
@@ -47,6 +52,9 @@ class PolicyMetrics {
   prometheus::Counter& consultationsStarted() { return *consultations_started_; }
   prometheus::Counter& consultationsEnded() { return *consultations_ended_; }
   prometheus::Histogram& joinDuration() { return *join_duration_; }
+  prometheus::Histogram& linkBitrate(Role role, Direction d) { return *link_bitrate_[role][d]; }
+  prometheus::Histogram& linkLoss(Role role, Direction d) { return *link_loss_[role][d]; }
+  prometheus::Histogram& linkRtt(Role role) { return *link_rtt_[role]; }
 
  private:
   // Sorted by family name.
@@ -56,6 +64,10 @@ class PolicyMetrics {
   prometheus::Histogram* join_duration_;        // medrelay_join_duration_seconds
   // medrelay_join_refusals_total
   ByLabel<JoinRefusal, ByLabel<Role, prometheus::Counter*>> join_refusals_;
+  // medrelay_link_media_bytes_per_second, medrelay_link_loss_ratio, medrelay_link_rtt_seconds
+  ByLabel<Role, ByLabel<Direction, prometheus::Histogram*>> link_bitrate_;
+  ByLabel<Role, ByLabel<Direction, prometheus::Histogram*>> link_loss_;
+  ByLabel<Role, prometheus::Histogram*> link_rtt_;
   ByLabel<Role, prometheus::Gauge*> participants_;  // medrelay_participants_connected
   ByLabel<RoomState, prometheus::Gauge*> rooms_;    // medrelay_rooms
   ByLabel<SessionEndReason, prometheus::Counter*> sessions_ended_;  // medrelay_sessions_ended_total

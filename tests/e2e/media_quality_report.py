@@ -33,6 +33,8 @@ async def main():
     pcs = []
     try:
         room, tokens = server.create_room()
+        doctor_events = server.events(room, tokens["doctor"])
+        patient_events = server.events(room, tokens["patient"])
         patient = RTCPeerConnection()
         pcs.append(patient)
         for track in (AudioStreamTrack(), VideoStreamTrack()):
@@ -72,6 +74,28 @@ async def main():
         for q in (up, down):
             assert set(q) == {"bitrate_bps", "loss", "jitter_ms", "rtt_ms", "estimate_bps",
                               "freezes", "freeze_ms", "at"}, q
+
+        # The room's `quality` events: each participant hears of its own links; the doctor also of
+        # the patient's, the patient never of the doctor's.
+        def quality_from(events):
+            return {e["invite_id"] for e in events if e["type"] == "quality"}
+
+        doctor_id, patient_id = server.invite_ids["doctor"], server.invite_ids["patient"]
+        await wait_for(lambda: quality_from(doctor_events) == {doctor_id, patient_id}, 10,
+                       "the doctor's quality events")
+        assert quality_from(patient_events) == {patient_id}, patient_events
+        q = next(e for e in doctor_events if e["type"] == "quality")
+        assert "subject" not in q and "session_id" not in q, q
+        assert q["direction"] in ("publish", "subscribe") and "bitrate_bps" in q["quality"], q
+
+        # The same reports feed bounded-label histograms, and each connected session its join
+        # time.
+        assert server.metric("medrelay_link_media_bytes_per_second_count", role="patient",
+                             direction="in") >= 1
+        assert server.metric("medrelay_link_media_bytes_per_second_count", role="doctor",
+                             direction="out") >= 1
+        assert server.metric("medrelay_link_rtt_seconds_count", role="doctor") >= 1
+        assert server.metric("medrelay_join_duration_seconds_count") == 2
 
         # The patient hangs up (close_notify): the record sums the session up in numbers.
         await patient.close()

@@ -36,6 +36,7 @@ class Server:
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.output = []
+        self.invite_ids = {}
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
         http = self._wait(r"listening on [^ ]* port ([0-9]+)")
@@ -78,7 +79,8 @@ class Server:
             return e.code, dict(e.headers), e.read().decode()
 
     def create_room(self, mode="d2p", roles=(("doctor", "doctor-1"), ("patient", "patient-7"))):
-        """A room open now with one invite per (role, subject); returns (room, {role: token})."""
+        """A room open now with one invite per (role, subject); returns (room, {role: token}).
+        The invites' ids are kept in self.invite_ids[role]."""
         status, _, body = self.request("POST", "/v1/rooms", {
             "mode": mode, "scheduled_start": "now", "institution_id": "clinic-1",
             "institution_contact": "03-0000-0000", "doctor_display_name": "Dr. Example"})
@@ -90,7 +92,37 @@ class Server:
                                            {"role": role, "subject": subject})
             assert status == 201, body
             tokens[role] = json.loads(body)["token"]
+            self.invite_ids[role] = json.loads(body)["id"]
         return room, tokens
+
+    def events(self, room, token=None):
+        """Opens GET /v1/rooms/{room}/events; returns a list the events (dicts with "type") are
+        appended to by a reader thread until the stream ends."""
+        req = urllib.request.Request(f"{self.base}/v1/rooms/{room}/events",
+                                     headers={"Authorization": f"Bearer {token or self.api_key}",
+                                              "Accept": "text/event-stream"})
+        resp = urllib.request.urlopen(req, timeout=60)
+        seen = []
+
+        def read():
+            kind, data = None, ""
+            try:
+                for raw in resp:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("event:"):
+                        kind = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif line == "" and kind:
+                        event = json.loads(data)
+                        event["type"] = kind
+                        seen.append(event)
+                        kind, data = None, ""
+            except Exception:
+                pass
+
+        threading.Thread(target=read, daemon=True).start()
+        return seen
 
     def access_log(self):
         """Every access-log record, oldest first (GET /v1/access-log, paged)."""

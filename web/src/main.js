@@ -1,7 +1,7 @@
 // The consultation page: info, waiting room, admission, publish/subscribe, events, reconnects.
 import { parseJoinLink, relayOption } from './link.js';
 import { readEvents } from './sse.js';
-import { initialState, reduce, refusalMessage, kRoleLabels } from './state.js';
+import { initialState, reduce, refusalMessage, kRoleLabels, ownConnection, connectionMessage } from './state.js';
 import { MediaSession, HttpError } from './media.js';
 
 const $ = (id) => document.getElementById(id);
@@ -70,8 +70,25 @@ function render(before) {
     $('admit-bar').hidden = !(state.role === 'doctor' && state.waitingPatient && !state.admitted);
   }
   if (state.phase !== before.phase) onPhase(before.phase);
+  renderConnection();
   renderPeers();
   renderToasts();
+}
+
+// The page's own media: a calm bilingual notice while it reconnects (docs/web-client.md
+// "Rejoining"), never an error.
+function renderConnection() {
+  const own = ownConnection(state);
+  document.body.dataset.connection = own;
+  const message = connectionMessage(state);
+  const notice = own === 'reconnecting' || own === 'previous' || own === 'elsewhere';
+  $('reconnecting').hidden = !notice;
+  if (notice) {
+    $('reconnecting-ja').textContent = message.ja;
+    $('reconnecting-en').textContent = message.en;
+  }
+  $('media-status').textContent = own === 'connected' ? 'Connected.'
+    : own === 'connecting' ? `${message.ja} ${message.en}` : '';
 }
 
 function renderToasts() {
@@ -87,7 +104,9 @@ function renderToasts() {
 function renderPeers() {
   for (const [role, sub] of subscriptions) {
     const peer = Object.values(state.peers).find((p) => p.role === role);
-    sub.tile.classList.toggle('lost', Boolean(peer && !peer.connected));
+    const lost = Boolean(peer && !peer.connected);
+    sub.tile.classList.toggle('lost', lost);
+    sub.tile.querySelector('.reconnecting').hidden = !lost;
   }
 }
 
@@ -111,16 +130,27 @@ async function startMedia() {
   fillDevices();
   // Relay-only must know the TURN server before it gathers (the answer's Link header is too late).
   if (relay) iceServers = await fetchIceServers();
-  publisher = new MediaSession({
-    url: api('whip'), token: link.token, relay, iceServers,
-    onState: (s, err) => mediaState('publish', s, err),
+  const session = new MediaSession({
+    url: api('whip'), token: link.token, relay, iceServers, publish: true, deadline: windowEnd(),
+    onState: (s, err) => sessionState('publish', s, err),
+    // The page's network is gone: its subscriptions share it, check them at once too.
+    onSilent: () => { for (const sub of subscriptions.values()) sub.session.nudge(); },
   });
-  try {
-    await publisher.start(localStream);
-  } catch (e) {
-    return mediaFailed(e);
-  }
+  publisher = session;
+  // Subscriptions do not wait for the publish session: a page that rejoins may wait seconds for
+  // its previous publish session to go stale (409 already_connected) but can receive at once.
   if (state.phase === 'call') subscribeOthers();
+  try {
+    await session.connect(localStream);
+  } catch (e) {
+    if (publisher === session) mediaFailed(e);
+  }
+}
+
+// Nothing is retried after the consultation window closes: the server refuses it anyway.
+function windowEnd() {
+  const end = Date.parse(state.info?.closes_at || '');
+  return Number.isNaN(end) ? Infinity : end;
 }
 
 async function fetchIceServers() {
@@ -133,33 +163,54 @@ async function fetchIceServers() {
   }
 }
 
+// Only what retrying cannot cure ends up here (media.js retryDelay): the server's refusal, or
+// an offer it cannot take.
 function mediaFailed(e) {
-  if (e instanceof HttpError && e.body?.code && e.status === 403) {
+  dispatch({ type: 'session', name: 'publish', state: null });
+  if (e instanceof HttpError && e.body?.code && (e.status === 403 || e.status === 409)) {
     dispatch({ type: 'refused', error: e.body });
   } else {
     $('media-status').textContent = `Media connection failed: ${e.message}`;
   }
 }
 
-function mediaState(which, s, err) {
-  if (s === 'refused' && err?.body?.code) dispatch({ type: 'refused', error: err.body });
-  if (which === 'publish') {
-    $('media-status').textContent = s === 'connected' || s === 'completed' ? 'Connected.'
-      : s === 'disconnected' || s === 'failed' ? 'Connection lost — reconnecting…'
-      : s === 'checking' ? 'Connecting…' : '';
+// A session of this page changed (media.js MediaSession.onState): 'publish' or a subscribed role.
+function sessionState(name, s, err) {
+  if (s === 'refused') {
+    if (name === 'publish') return mediaFailed(err);
+    dispatch({ type: 'session', name, state: null });
+    if (err?.status === 403 && err.body?.code) dispatch({ type: 'refused', error: err.body });
+    return;
   }
+  if (s === 'gone') {
+    // The participant no longer publishes: its 'published' event subscribes again.
+    dropSubscription(name);
+    return;
+  }
+  dispatch({ type: 'session', name, state: s });
+}
+
+// The participant left (or does not publish): its tile goes, and the subscription is ended
+// with a DELETE rather than left to expire (the access log then says hangup, not
+// consent-timeout).
+function dropSubscription(role) {
+  const sub = subscriptions.get(role);
+  if (!sub) return;
+  sub.session.close();
+  sub.tile.remove();
+  subscriptions.delete(role);
+  dispatch({ type: 'session', name: role, state: null });
 }
 
 function subscribeOthers() {
-  if (state.phase !== 'call' || !publisher) return;
+  if (state.phase !== 'call' || !mediaStarted) return;
   for (const role of kOthers[state.info.mode] || []) {
     if (role !== state.role) subscribe(role);
   }
 }
 
-async function subscribe(role, force = false) {
-  const existing = subscriptions.get(role);
-  if (existing && !force) return;
+async function subscribe(role) {
+  if (subscriptions.has(role)) return;
   const tile = document.createElement('figure');
   tile.className = 'tile remote';
   tile.dataset.role = role;
@@ -169,43 +220,44 @@ async function subscribe(role, force = false) {
   video.setAttribute('aria-label', `${kRoleLabels[role]} video`);
   const caption = document.createElement('figcaption');
   caption.textContent = kRoleLabels[role] || role;
-  tile.append(video, caption);
+  // Shown while the participant's device is silent (peer-lost) until it is back.
+  const notice = document.createElement('p');
+  notice.className = 'reconnecting';
+  notice.hidden = true;
+  notice.setAttribute('role', 'status');
+  const ja = document.createElement('span');
+  ja.lang = 'ja';
+  ja.textContent = '再接続しています…';
+  const en = document.createElement('span');
+  en.textContent = 'Reconnecting…';
+  notice.append(ja, en);
+  tile.append(video, caption, notice);
   const remote = new MediaStream();
   video.srcObject = remote;
   const session = new MediaSession({
     url: api(`whep?role=${encodeURIComponent(role)}`), token: link.token, relay,
-    iceServers: publisher.iceServers,
+    iceServers: publisher?.iceServers?.length ? publisher.iceServers : iceServers, deadline: windowEnd(),
     onTrack: (ev) => { remote.addTrack(ev.track); video.play().catch(() => {}); },
-    onState: () => {},
+    onState: (s, err) => { if (subscriptions.get(role)?.session === session) sessionState(role, s, err); },
   });
   const entry = { session, tile };
   subscriptions.set(role, entry);
-  if (existing) {
-    // The old session must be gone before the new one is asked for, or the server may refuse it.
-    existing.tile.remove();
-    await existing.session.close();
-  }
-  for (let attempt = 0; attempt < 5 && subscriptions.get(role) === entry; attempt++) {
-    try {
-      await session.start(null);
-      if (subscriptions.get(role) !== entry || session.closed) {
-        session.close();
-        return;
-      }
-      $('tiles').append(tile);
+  try {
+    await session.connect(null);
+    if (subscriptions.get(role) !== entry || session.closed) {
+      session.close();
       return;
-    } catch (e) {
-      session.pc?.close();
-      // 404: not published yet, the 'published' event subscribes again. 409: a previous session
-      // of ours is still being torn down: retry shortly.
-      if (!(e instanceof HttpError) || e.status !== 409) break;
-      console.warn(`subscribe ${role}: ${e.body?.code || e.status}, retrying`);
-      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
     }
+    $('tiles').append(tile);
+    renderPeers();
+  } catch (e) {
+    // 404: not published yet, the 'published' event subscribes again. Anything else that
+    // retrying could not cure: the same.
+    if (!(e instanceof HttpError) || e.status !== 404) console.warn(`subscribe ${role}: ${e.body?.code || e.message}`);
+    if (subscriptions.get(role) === entry) dropSubscription(role);
+    session.closed = true;
+    session.pc?.close();
   }
-  if (subscriptions.get(role) === entry) subscriptions.delete(role);
-  session.closed = true;
-  session.pc?.close();
 }
 
 function onEvent(ev) {
@@ -218,14 +270,11 @@ function onEvent(ev) {
   dispatch({ type: 'event', event: data });
   const own = data.invite_id && data.invite_id === state.info?.invite_id;
   if (own) return;
-  if (data.type === 'published' && state.phase === 'call') subscribe(data.role, true);
-  if (data.type === 'left' && subscriptions.has(data.role)) {
-    const sub = subscriptions.get(data.role);
-    sub.session.closed = true;
-    sub.session.pc?.close();
-    sub.tile.remove();
-    subscriptions.delete(data.role);
-  }
+  // A subscription follows the participant's newest publish session by itself (the server
+  // re-binds it, starting at a keyframe: docs/policy.md rule 5), so a participant who rejoins
+  // needs no new subscription here; one is made only where none is left.
+  if (data.type === 'published' && state.phase === 'call') subscribe(data.role);
+  if (data.type === 'left') dropSubscription(data.role);
 }
 
 function api(path) {
@@ -336,7 +385,14 @@ window.addEventListener('pagehide', () => teardown());
 
 // For tests and diagnostics: inbound media counters per subscribed role (no identities).
 window.medrelay = {
-  state: () => ({ phase: state.phase, role: state.role, admitted: state.admitted, refusal: state.refusal?.code || null }),
+  state: () => ({ phase: state.phase, role: state.role, admitted: state.admitted, refusal: state.refusal?.code || null,
+                  connection: ownConnection(state) }),
+  // Each session's reported states ([time, state]) and recoveries (lost at, steps, connected
+  // at): how the page got back after a loss. Keys: 'publish' and the subscribed roles.
+  history() {
+    const sessions = [['publish', publisher], ...[...subscriptions].map(([r, s]) => [r, s.session])];
+    return Object.fromEntries(sessions.filter(([, x]) => x).map(([n, x]) => [n, { states: x.history, recoveries: x.recoveries }]));
+  },
   async inbound() {
     const out = {};
     for (const [role, sub] of subscriptions) {

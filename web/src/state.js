@@ -27,9 +27,39 @@ export function refusalMessage(code) {
   return kMessages[code] || 'You cannot join this consultation right now.';
 }
 
+// What the page tells its user while its own media reconnects: calm, in Japanese and English,
+// never an error (docs/web-client.md "Rejoining").
+export const kConnectionMessages = {
+  connecting: { ja: '接続しています…', en: 'Connecting…' },
+  reconnecting: { ja: '再接続しています…', en: 'Reconnecting…' },
+  // The server still holds this invite's previous connection (a page that was closed or lost):
+  // it ends within seconds, then this page takes its place.
+  previous: { ja: '前回の接続が終わるのを待って、再接続しています…',
+              en: 'Reconnecting… (waiting for your previous connection to close)' },
+  // The link is open and live in another window or device: this page joins when that one ends.
+  elsewhere: { ja: 'このリンクは別の画面で接続中です。そちらが終わると、ここで再接続します。',
+               en: 'This link is connected in another window or device. This page will connect when that one closes.' },
+};
+
 export function initialState() {
   return { phase: 'loading', info: null, role: null, admitted: false, refusal: null,
-           peers: {}, toasts: [], waitingPatient: false, endReason: null };
+           peers: {}, toasts: [], waitingPatient: false, endReason: null, sessions: {} };
+}
+
+// The page's own connection over all its sessions ('publish' and the subscribed roles):
+// 'idle' before media starts, 'connected' when every session is, otherwise the least healthy
+// of 'elsewhere' > 'previous' > 'reconnecting' > 'connecting'.
+export function ownConnection(state) {
+  const all = Object.values(state.sessions || {});
+  if (all.length === 0) return 'idle';
+  for (const s of ['elsewhere', 'previous', 'reconnecting', 'connecting']) {
+    if (all.includes(s)) return s;
+  }
+  return 'connected';
+}
+
+export function connectionMessage(state) {
+  return kConnectionMessages[ownConnection(state)] || null;
 }
 
 function toast(state, text) {
@@ -58,11 +88,11 @@ export function reduce(state, action) {
     case 'event': {
       const e = action.event;
       if (e.type === 'cancelled') {
-        return { ...state, phase: 'ended', endReason: 'room_cancelled', peers: {},
+        return { ...state, phase: 'ended', endReason: 'room_cancelled', peers: {}, sessions: {},
                  toasts: toast(state, 'The consultation was cancelled.') };
       }
       if (e.type === 'ended') {
-        return { ...state, phase: 'ended', endReason: 'room_ended', peers: {},
+        return { ...state, phase: 'ended', endReason: 'room_ended', peers: {}, sessions: {},
                  toasts: toast(state, 'The consultation has ended.') };
       }
       if (e.type === 'admitted') {
@@ -76,27 +106,41 @@ export function reduce(state, action) {
       if (!e.invite_id || e.invite_id === state.info?.invite_id) return state;
       const label = kRoleLabels[e.role] || 'A participant';
       const peers = { ...state.peers };
-      if (e.type === 'joined' || e.type === 'published') {
-        const had = peers[e.invite_id];
+      const had = peers[e.invite_id];
+      // A participant whose device went silent (peer-lost) and came back: on the same
+      // connection (peer-restored) or from a new page that took the old one over (joined).
+      const back = had && !had.connected;
+      if (e.type === 'joined' || e.type === 'published' || e.type === 'peer-restored') {
         peers[e.invite_id] = { role: e.role, connected: true, published: e.type === 'published' || had?.published || false };
         const next = { ...state, peers };
-        if (e.type === 'joined' && !(had && had.connected)) next.toasts = toast(state, `${label} joined.`);
-        if (e.role === 'patient' && !state.admitted) next.waitingPatient = true;
+        if (back) next.toasts = toast(state, `${label} is back.`);
+        else if (e.type === 'joined' && !had) next.toasts = toast(state, `${label} joined.`);
+        if (e.role === 'patient' && !state.admitted && e.type !== 'peer-restored') next.waitingPatient = true;
         return next;
       }
-      if (e.type === 'left' || e.type === 'peer-lost') {
-        const lost = e.type === 'peer-lost';
-        if (lost) peers[e.invite_id] = { ...(peers[e.invite_id] || { role: e.role }), connected: false };
-        else delete peers[e.invite_id];
-        const next = { ...state, peers,
-                       toasts: toast(state, lost ? `${label} lost the connection.` : `${label} left.`) };
-        if (e.role === 'patient' && !lost && !state.admitted) next.waitingPatient = false;
+      if (e.type === 'peer-lost') {
+        if (had && !had.connected) return state;
+        peers[e.invite_id] = { ...(had || { role: e.role }), connected: false };
+        return { ...state, peers, toasts: toast(state, `${label} is reconnecting…`) };
+      }
+      if (e.type === 'left') {
+        delete peers[e.invite_id];
+        const next = { ...state, peers, toasts: toast(state, `${label} left.`) };
+        if (e.role === 'patient' && !state.admitted) next.waitingPatient = false;
         return next;
       }
       return state;
     }
+    case 'session': {
+      // One of the page's own media sessions changed: 'connecting', 'connected',
+      // 'reconnecting', 'previous', 'elsewhere', or null when it is closed.
+      const sessions = { ...state.sessions };
+      if (action.state === null) delete sessions[action.name];
+      else sessions[action.name] = action.state;
+      return { ...state, sessions };
+    }
     case 'leave':
-      return { ...state, phase: 'ended', endReason: 'left', peers: {} };
+      return { ...state, phase: 'ended', endReason: 'left', peers: {}, sessions: {} };
     case 'dismissToast':
       return { ...state, toasts: state.toasts.filter((t) => t.id !== action.id) };
     default:

@@ -215,7 +215,7 @@ async function caseDrop() {
         }
       }
       const blocked = Date.now();
-      await waitFor(() => p.page.evaluate(() => /reconnecting/.test(document.getElementById('media-status').textContent)),
+      await waitFor(() => p.page.evaluate(() => document.body.dataset.connection === 'reconnecting'),
         15000, 'the patient page to notice the loss');
       console.log(`  patient noticed the loss after ${Date.now() - blocked} ms`);
       // The block is real: nothing decodes while it lasts.

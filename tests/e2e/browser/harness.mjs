@@ -2,7 +2,7 @@
 // temporary data dir, REST calls with its generated API key, and Debian's Chromium through
 // playwright-core (fake media devices, loopback ICE candidates).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -85,7 +85,50 @@ export async function launchBrowser({ extraArgs = [], ...options } = {}) {
     headless: true, args: [...kChromiumArgs, ...extraArgs], viewport: { width: 1100, height: 760 },
     permissions: ['camera', 'microphone'], ...options,
   });
-  return { context, async close() { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
+  return {
+    context, profile,
+    async close() {
+      // A killed browser's context may never answer again: do not wait for it long.
+      await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// SIGKILL to every process of a browser at once, as when a phone dies or loses power: no DELETE,
+// no DTLS close_notify, no goodbye. Playwright starts Chromium as the leader of its own process
+// group; the leader is found by the profile directory on its command line. Returns its pid.
+export function killBrowser(browser) {
+  const flag = `--user-data-dir=${browser.profile}`;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let argv;
+    let stat;
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;  // exited meanwhile
+    }
+    if (!argv.includes(flag)) continue;
+    // Fields after "(comm)": state, ppid, pgrp (proc(5)).
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp !== Number(pid)) continue;
+    process.kill(-pgrp, 'SIGKILL');
+    return pgrp;
+  }
+  throw new Error(`no browser process with ${flag}`);
+}
+
+// Every access-log record after sequence number `after` (GET /v1/access-log, paged).
+export async function accessLog(relay, after = 0) {
+  const records = [];
+  for (let next = after; next !== null && next !== undefined;) {
+    const r = await relay.api('GET', `/v1/access-log?after=${next}&limit=1000`);
+    if (r.status !== 200) throw new Error(`GET /v1/access-log: ${r.status} ${JSON.stringify(r.body)}`);
+    records.push(...r.body.records);
+    next = r.body.records.length > 0 ? r.body.next_after : null;
+  }
+  return records;
 }
 
 export function artifactsDir(dir) {

@@ -63,7 +63,11 @@ class RouterFeedbackTest : public ::testing::Test {
  protected:
   // A publisher (session 0) and a subscriber of it (session 1), connected.
   void connect(const RouterPeers::OfferWriter& offer) {
-    ASSERT_EQ(peers_.setUp(), "");
+    // The clients send nothing between our test packets: no session may go stale and restart
+    // its video meanwhile (Router::checkLiveness).
+    Router::Options options;
+    options.staleAfter = std::chrono::minutes(1);
+    ASSERT_EQ(peers_.setUp(nullptr, options), "");
     ASSERT_EQ(peers_.join("pub", "inv-pub", "patient", true, "", offer), "");
     ASSERT_EQ(peers_.join("sub", "inv-sub", "doctor", false, "inv-pub", offer), "");
     ASSERT_EQ(peers_.waitConnected(), "");
