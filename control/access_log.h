@@ -99,6 +99,9 @@ class AccessLog {
 
   // True while writes fail; the server refuses new joins meanwhile (503).
   bool unhealthy() const { return unhealthy_.load(); }
+  // The sequence number of the last record on stable storage: a record appended after this call
+  // gets a larger one (the store keeps it with a pending record, docs/access-log.md).
+  uint64_t durableSeq() const { return durableSeq_.load(); }
   AccessLogStats stats() const;
   const std::filesystem::path& dir() const { return options_.dir; }
   std::string currentKeyId() const;
@@ -172,6 +175,7 @@ class AccessLog {
   std::thread thread_;
 
   std::atomic<bool> unhealthy_{false};
+  std::atomic<uint64_t> durableSeq_{0};
   std::atomic<uint64_t> records_{0};
   std::atomic<uint64_t> fdatasyncs_{0};
   std::atomic<uint64_t> io_errors_{0};

@@ -72,6 +72,7 @@ int AccessLog::flush() {
     records_ += staged_records_;
     staged_records_ = 0;
     durable_ = working_;
+    durableSeq_ = durable_.next_seq - 1;
     return 0;
   }
   staged_records_ = 0;

@@ -26,10 +26,11 @@ ConsultationService::ConsultationService(net::Dispatcher& dispatcher, Store& sto
       tokens_(options.token_pepper),
       limiter_(options.rate_limit),
       events_(dispatcher),
-      windowTimer_(dispatcher, [this] { checkWindows(); }) {}
+      windowTimer_(dispatcher, [this] { onTick(); }) {}
 
 ConsultationService::~ConsultationService() {
   windowTimer_.stop();
+  forgetSettledRecords();  // what is still pending after this, start-up finds in the log
 }
 
 Error ConsultationService::logUnavailable() const {
@@ -47,15 +48,7 @@ void ConsultationService::append(Records records, Done<void> done) {
   join->done = std::move(done);
   std::weak_ptr<char> alive = alive_;
   for (auto& r : records) {
-    ++counters_.changes[std::string(toString(r.event))];
-    // Ids and bounded values only: never the subject, the remote address or a token.
-    MR_LOG_INFO_CTX(log::get("policy"),
-                    log::context({{"room", r.room},
-                                  {"session", r.session},
-                                  {"invite", r.invite},
-                                  {"role", r.role},
-                                  {"reason", r.reason}}),
-                    "{}", toString(r.event));
+    noteRecord(r);
     log_.append(std::move(r), [this, alive, join](Result<uint64_t> seq) {
       if (!seq.ok()) {
         if (alive.lock()) ++counters_.log_failures;
@@ -70,6 +63,18 @@ void ConsultationService::append(Records records, Done<void> done) {
       }
     });
   }
+}
+
+void ConsultationService::noteRecord(const AccessRecord& r) {
+  ++counters_.changes[std::string(toString(r.event))];
+  // Ids and bounded values only: never the subject, the remote address or a token.
+  MR_LOG_INFO_CTX(log::get("policy"),
+                  log::context({{"room", r.room},
+                                {"session", r.session},
+                                {"invite", r.invite},
+                                {"role", r.role},
+                                {"reason", r.reason}}),
+                  "{}", toString(r.event));
 }
 
 AccessRecord ConsultationService::record(AccessEvent event, const Room& room) const {
@@ -134,7 +139,6 @@ void ConsultationService::createRoom(const CreateRoomRequest& req, Done<Room> do
   room.title = req.title;
   room.external_ref = req.external_ref;
   room.created_us = now_us;
-  if (auto r = store_.insertRoom(room); !r.ok()) return done(r.error());
 
   // No names or titles in the log, so no patient data accumulates there (docs/compliance.md): the
   // window and mode only.
@@ -143,14 +147,18 @@ void ConsultationService::createRoom(const CreateRoomRequest& req, Done<Room> do
                 {"scheduled_start", formatTime(room.scheduled_start_us)},
                 {"opens_at", formatTime(room.opens_at_us)},
                 {"closes_at", formatTime(room.closes_at_us)}};
+  auto ids = commitWith({rec}, [&] { return store_.insertRoom(room); });
+  if (!ids.ok()) return done(ids.error());
+  const int64_t id = ids->front();
   std::weak_ptr<char> alive = alive_;
-  append({std::move(rec)}, [this, alive, room, done = std::move(done)](Result<void> r) {
-    if (!r.ok()) {
-      if (alive.lock()) (void)store_.deleteRoom(room.id);  // never announced, never logged
-      return done(r.error());
-    }
-    done(room);
-  });
+  appendKept({rec}, std::move(*ids),
+             [this, alive, id, rec, room, done = std::move(done)](const Result<void>& r) {
+               if (!r.ok()) {
+                 if (alive.lock()) (void)undoEnabling(rec, id);  // never announced, never logged
+                 return done(r.error());
+               }
+               done(room);
+             });
 }
 
 Result<RoomDetail> ConsultationService::getRoom(const std::string& room_id) {
@@ -188,14 +196,15 @@ void ConsultationService::patchRoom(const std::string& room_id, const PatchRoomR
     room->doctor_display_name = *req.doctor_display_name;
     fields.push_back("doctor_display_name");
   }
-  if (auto r = store_.updateRoom(*room); !r.ok()) return done(r.error());
   AccessRecord rec = record(AccessEvent::kRoomEdited, *room);
   rec.detail = {{"fields", fields}};
-  answerWhenDurable<Room>({std::move(rec)}, std::move(*room), std::move(done));
+  auto ids = commitWith({rec}, [&] { return store_.updateRoom(*room); });
+  if (!ids.ok()) return done(ids.error());
+  answerWhenKept<Room>({std::move(rec)}, std::move(*ids), std::move(*room), std::move(done));
 }
 
 void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done) {
-  if (log_.unhealthy()) return done(logUnavailable());
+  // Disabling: done even while the log cannot be written (its records are owed).
   auto room = loadRoom(room_id);
   if (!room.ok()) return done(room.error());
   if (room->state == RoomState::kCancelled) return done(std::move(*room));  // idempotent
@@ -210,9 +219,8 @@ void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done
   room->state = RoomState::kCancelled;
   room->ended_us = now();
   room->end_reason = "cancelled";
-  if (auto r = store_.closeRoom(*room, true); !r.ok()) return done(r.error());
 
-  Records records = endSessions(*sessions, "cancelled");
+  Records records = leftRecords(*sessions, "cancelled");
   records.push_back(record(AccessEvent::kRoomCancelled, *room));
   for (const auto& inv : *invites) {
     if (!inv.live()) continue;
@@ -222,16 +230,22 @@ void ConsultationService::cancelRoom(const std::string& room_id, Done<Room> done
     r.subject = inv.subject;
     r.reason = "cancelled";
     records.push_back(std::move(r));
-    inviteEnded(inv);
   }
   if (was_admitted) {
     AccessRecord r = record(AccessEvent::kConsultationEnded, *room);
     r.reason = "cancelled";
     records.push_back(std::move(r));
   }
+  auto ids = commitWith(records, [&] { return store_.closeRoom(*room, true); });
+  if (!ids.ok()) return done(ids.error());
+  // Media stops before the records are written (docs/policy.md rule 7).
+  endSessions(*sessions, "cancelled");
+  for (const auto& inv : *invites) {
+    if (inv.live()) inviteEnded(inv);
+  }
   events_.publish(
       RoomEvent{RoomEventType::kCancelled, room_id, {}, {}, {}, {}, "cancelled", room->ended_us});
-  answerWhenDurable<Room>(std::move(records), std::move(*room), std::move(done));
+  answerWhenKept<Room>(std::move(records), std::move(*ids), std::move(*room), std::move(done));
 }
 
 void ConsultationService::createInvite(const std::string& room_id, const CreateInviteRequest& req,
@@ -261,7 +275,6 @@ void ConsultationService::createInvite(const std::string& room_id, const CreateI
   inv.created_us = now_us;
   inv.expires_us = room->closes_at_us;
   inv.consent = req.consent;
-  if (auto r = store_.insertInvite(inv); !r.ok()) return done(r.error());
 
   AccessRecord rec = record(AccessEvent::kInviteIssued, *room);
   rec.invite = inv.id;
@@ -272,15 +285,21 @@ void ConsultationService::createInvite(const std::string& room_id, const CreateI
                   {"consent_given_at", formatTime(inv.consent->given_at_us)},
                   {"consent_role", toString(inv.consent->role)}};
   }
+  // The invite and its pending record commit together: a crash before the record is durable
+  // leaves an invite that start-up removes again (its token was never shown).
+  auto ids = commitWith({rec}, [&] { return store_.insertInvite(inv); });
+  if (!ids.ok()) return done(ids.error());
+  const int64_t id = ids->front();
   std::weak_ptr<char> alive = alive_;
-  append({std::move(rec)},
-         [this, alive, issued = std::move(issued), done = std::move(done)](Result<void> r) {
-           if (!r.ok()) {
-             if (alive.lock()) (void)store_.deleteInvite(issued.invite.id);
-             return done(r.error());
-           }
-           done(issued);
-         });
+  appendKept({rec}, std::move(*ids),
+             [this, alive, id, rec, issued = std::move(issued),
+              done = std::move(done)](const Result<void>& r) {
+               if (!r.ok()) {
+                 if (alive.lock()) (void)undoEnabling(rec, id);
+                 return done(r.error());
+               }
+               done(issued);
+             });
 }
 
 Result<std::vector<Invite>> ConsultationService::listInvites(const std::string& room_id) {
@@ -290,7 +309,7 @@ Result<std::vector<Invite>> ConsultationService::listInvites(const std::string& 
 
 void ConsultationService::revokeInvite(const std::string& room_id, const std::string& invite_id,
                                        Done<Invite> done) {
-  if (log_.unhealthy()) return done(logUnavailable());
+  // Disabling: done even while the log cannot be written (its records are owed).
   auto inv = store_.invite(invite_id);
   if (!inv.ok()) return done(inv.error());
   if (!inv->has_value() || (*inv)->room_id != room_id) {
@@ -301,7 +320,17 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
   auto sessions = store_.sessionsOfInvite(invite_id);
   if (!sessions.ok()) return done(sessions.error());
   invite.revoked_us = now();
-  if (auto r = store_.revokeInvite(invite_id, invite.revoked_us); !r.ok()) return done(r.error());
+  Records records = leftRecords(*sessions, "revoked");
+  AccessRecord rec;
+  rec.event = AccessEvent::kInviteRevoked;
+  rec.room = room_id;
+  rec.invite = invite.id;
+  rec.role = std::string(toString(invite.role));
+  rec.subject = invite.subject;
+  rec.reason = "revoked";
+  records.push_back(std::move(rec));
+  auto ids = commitWith(records, [&] { return store_.revokeInvite(invite_id, invite.revoked_us); });
+  if (!ids.ok()) return done(ids.error());
   // The invite's own event streams end first, so not even its own `left` reaches them.
   events_.publish(RoomEvent{RoomEventType::kRevoked,
                             room_id,
@@ -311,17 +340,9 @@ void ConsultationService::revokeInvite(const std::string& room_id, const std::st
                             {},
                             "revoked",
                             invite.revoked_us});
-  Records records = endSessions(*sessions, "revoked");
-  AccessRecord rec;
-  rec.event = AccessEvent::kInviteRevoked;
-  rec.room = room_id;
-  rec.invite = invite.id;
-  rec.role = std::string(toString(invite.role));
-  rec.subject = invite.subject;
-  rec.reason = "revoked";
-  records.push_back(std::move(rec));
+  endSessions(*sessions, "revoked");  // media stops before the records are written
   inviteEnded(invite);
-  answerWhenDurable<Invite>(std::move(records), std::move(invite), std::move(done));
+  answerWhenKept<Invite>(std::move(records), std::move(*ids), std::move(invite), std::move(done));
 }
 
 void ConsultationService::inviteEnded(const Invite& invite) {
@@ -356,6 +377,13 @@ Result<Room> ConsultationService::authorizeDoctorAction(const std::string& room_
 
 void ConsultationService::admit(const std::string& room_id, const Caller& caller, Done<Room> done) {
   if (log_.unhealthy()) return done(logUnavailable());
+  if (auto it = admitting_.find(room_id); it != admitting_.end()) {
+    // Another admission of this room is being written: this one is decided after it.
+    it->second.emplace_back([this, room_id, caller, done = std::move(done)]() mutable {
+      admit(room_id, caller, std::move(done));
+    });
+    return;
+  }
   AccessRecord ctx;
   auto room = authorizeDoctorAction(room_id, caller, "admit", &ctx);
   if (!room.ok()) {
@@ -378,26 +406,44 @@ void ConsultationService::admit(const std::string& room_id, const Caller& caller
   }
   if (refusal) return refuse(ctx.event, std::move(ctx), *refusal, std::move(done));
 
-  room->state = RoomState::kInConsultation;
-  room->admitted_us = now_us;
-  if (auto r = store_.updateRoom(*room); !r.ok()) return done(r.error());
+  // Enabling: the room goes into consultation, and forwarding starts (the admitted event), only
+  // once consultation_started is durable; until then only the pending record exists.
   AccessRecord rec = std::move(ctx);
   rec.event = AccessEvent::kConsultationStarted;
   rec.detail = {{"by", caller.backend ? "backend" : "doctor"}};
-  events_.publish(RoomEvent{RoomEventType::kAdmitted,
-                            room_id,
-                            rec.invite,
-                            caller.backend ? std::nullopt : std::optional<Role>(Role::kDoctor),
-                            rec.subject,
-                            {},
-                            {},
-                            now_us});
-  answerWhenDurable<Room>({std::move(rec)}, std::move(*room), std::move(done));
+  auto ids = commitWith({rec}, [] { return Result<void>(); });
+  if (!ids.ok()) return done(ids.error());
+  const int64_t id = ids->front();
+  admitting_[room_id];
+  std::weak_ptr<char> alive = alive_;
+  appendKept(
+      {rec}, std::move(*ids),
+      [this, alive, id, now_us, room_id, rec, by_backend = caller.backend,
+       done = std::move(done)](const Result<void>& logged) {
+        if (!alive.lock()) return done(makeError("unavailable", "the service stopped"));
+        auto waiting = std::move(admitting_[room_id]);
+        admitting_.erase(room_id);
+        Result<Room> started =
+            logged.ok() ? completeAdmission(room_id, now_us, id) : Result<Room>(logged.error());
+        if (!logged.ok()) (void)undoEnabling(rec, id);
+        if (started.ok()) {
+          events_.publish(RoomEvent{RoomEventType::kAdmitted,
+                                    room_id,
+                                    rec.invite,
+                                    by_backend ? std::nullopt : std::optional<Role>(Role::kDoctor),
+                                    rec.subject,
+                                    {},
+                                    {},
+                                    now_us});
+        }
+        done(std::move(started));
+        for (auto& next : waiting) next();
+      });
 }
 
 void ConsultationService::endConsultation(const std::string& room_id, const Caller& caller,
                                           Done<Room> done) {
-  if (log_.unhealthy()) return done(logUnavailable());
+  // Disabling: done even while the log cannot be written (its records are owed).
   AccessRecord ctx;
   auto room = authorizeDoctorAction(room_id, caller, "end", &ctx);
   if (!room.ok()) {
@@ -416,19 +462,21 @@ void ConsultationService::endConsultation(const std::string& room_id, const Call
   room->state = RoomState::kEnded;
   room->ended_us = now();
   room->end_reason = "hangup";
-  if (auto r = store_.closeRoom(*room, false); !r.ok()) return done(r.error());
-  Records records = endSessions(*sessions, "hangup");
-  // No one joins an ended room again (room_ended): its invites' TURN credentials die with it.
-  for (const auto& inv : *invites) {
-    if (inv.live()) inviteEnded(inv);
-  }
+  Records records = leftRecords(*sessions, "hangup");
   AccessRecord rec = std::move(ctx);
   rec.event = AccessEvent::kConsultationEnded;
   rec.reason = "hangup";
   records.push_back(std::move(rec));
+  auto ids = commitWith(records, [&] { return store_.closeRoom(*room, false); });
+  if (!ids.ok()) return done(ids.error());
+  endSessions(*sessions, "hangup");  // media stops before the records are written
+  // No one joins an ended room again (room_ended): its invites' TURN credentials die with it.
+  for (const auto& inv : *invites) {
+    if (inv.live()) inviteEnded(inv);
+  }
   events_.publish(
       RoomEvent{RoomEventType::kEnded, room_id, {}, {}, {}, {}, "hangup", room->ended_us});
-  answerWhenDurable<Room>(std::move(records), std::move(*room), std::move(done));
+  answerWhenKept<Room>(std::move(records), std::move(*ids), std::move(*room), std::move(done));
 }
 
 void ConsultationService::recordRefusal(const std::string& room_id, std::string_view op,

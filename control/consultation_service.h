@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,9 +74,13 @@ struct ConsultationServiceOptions {
 
 // The control plane's consultation facade (docs/policy.md). Runs on the control dispatcher; the
 // REST layer calls one method per endpoint. Methods that change state answer through their
-// callback only once the access-log records they wrote are durable; when a record cannot be
-// written the caller gets access_log_unavailable (a room or invite that was created is removed
-// again, so nothing exists that was never logged). Reads answer at once.
+// callback only once the access-log records they wrote are durable. Every change keeps its
+// records in the store, in the change's own transaction, until the log has them
+// (docs/access-log.md, "Ordering and recovery"): what enables (a room, an invite, a session, an
+// admission) takes effect only once its record is durable and is undone — answered
+// access_log_unavailable — when it cannot be written; what disables (cancel, revoke, end, a
+// session's end) takes effect at once and its record is written when the log accepts it, with
+// detail.recovered. Reads answer at once.
 class ConsultationService {
  public:
   template <typename T>
@@ -87,8 +93,10 @@ class ConsultationService {
   ConsultationService& operator=(const ConsultationService&) = delete;
 
   // At process start: the invites that are no longer live are loaded for inviteLiveness(),
-  // sessions live before a restart end with reason server-restart (records durable before it
-  // returns), windows that closed meanwhile are closed, the timer starts.
+  // pending records left by a crash are settled against the log (enabling changes whose record is
+  // missing are undone, records owed are written), sessions live before the restart end with
+  // reason server-restart (records durable before it returns unless the log refuses them: then
+  // they are owed), windows that closed meanwhile are closed, the timer starts.
   Result<void> start();
   void setTerminator(SessionTerminator* terminator) { terminator_ = terminator; }
   // Called (on the control thread) for every invite that stops being live by revocation or by
@@ -149,6 +157,10 @@ class ConsultationService {
 
   // What the window timer runs: rooms whose closes_at passed end (window-closed).
   void checkWindows();
+  // Also on the timer: records owed to the log are written once it accepts them again, and
+  // pending records the log has are forgotten by the store.
+  void retryOwedRecords();
+  void forgetSettledRecords();
   // At shutdown: every live session ends with `reason` (server-shutdown).
   void endAllSessions(std::string_view reason, Done<void> done);
 
@@ -158,12 +170,40 @@ class ConsultationService {
     Room room;
   };
   using Records = std::vector<AccessRecord>;
+  using PendingIds = std::vector<int64_t>;
 
   int64_t now() { return clock_.nowUs(); }
   // Appends every record; `done` runs once all are durable (or with the first error).
   void append(Records records, Done<void> done);
+  // Counts a record by event and writes its ids to the policy log.
+  void noteRecord(const AccessRecord& record);
+
+  // Pending records (consultation_recovery.cpp, docs/access-log.md "Ordering and recovery").
+  // Keeps `records` in the store (inside the caller's transaction); their ids in order.
+  Result<PendingIds> keep(const Records& records);
+  // Runs `change` and keeps `records` in the store, in one transaction; their ids in order.
+  Result<PendingIds> commitWith(const Records& records,
+                                const std::function<Result<void>()>& change);
+  // Appends kept records. Each one the log accepts is settled; an owed (disabling) one it refuses
+  // is retried when the log recovers. `done` gets the error of the first enabling record the log
+  // refused, or success: owed records do not fail the change. `first_attempt` is false for owed
+  // records written late (counted and logged when their change was made).
+  void appendKept(Records records, PendingIds ids, Done<void> done, bool first_attempt = true);
+  // Undoes an enabling change whose record is not in the log (room_created, invite_issued,
+  // participant_joined, consultation_started), with every pending record of it.
+  Result<void> undoEnabling(const AccessRecord& record, int64_t pending_id);
+  // consultation_started is durable: the room goes into consultation, or, if it was cancelled or
+  // closed meanwhile, the consultation ends at once with the room's reason.
+  Result<Room> completeAdmission(const std::string& room_id, int64_t admitted_us,
+                                 int64_t pending_id);
+  Result<void> recoverPending();
+  void onTick();
+  // A session that a cancel, revoke or window end removed while its participant_joined was being
+  // written: the join's answer is the refusal it would get now.
+  Error endedWhileJoining(const Session& session);
+  // Answers `value` once the kept records were appended (owed ones may be written later).
   template <typename T>
-  void answerWhenDurable(Records records, T value, Done<T> done);
+  void answerWhenKept(Records records, PendingIds ids, T value, Done<T> done);
   // Counts and logs a refusal, then answers `done` with it.
   template <typename T>
   void refuse(AccessEvent event, AccessRecord context, Error error, Done<T> done);
@@ -174,8 +214,11 @@ class ConsultationService {
                                 bool* quiet_refusal);
   Result<void> checkLiveSessions(const Invite& invite, SessionKind direction,
                                  std::string* takeover_session);
-  // Ends `sessions` (terminator, events) and returns their participant_left records.
-  Records endSessions(const std::vector<Session>& sessions, std::string_view reason);
+  // Ends `sessions`' media (terminator) and announces it (events).
+  void endSessions(const std::vector<Session>& sessions, std::string_view reason);
+  // Their participant_left records; each takes the session's link-quality summary, so it is made
+  // once per end.
+  Records leftRecords(const std::vector<Session>& sessions, std::string_view reason) const;
   void publishLeftIfLast(const Session& ended, std::string_view reason);
   // The invite is no longer live (revoked, room cancelled or ended): TURN refuses it from now
   // on and the hook tears its allocations down.
@@ -200,20 +243,27 @@ class ConsultationService {
   DeadInvites deadInvites_;
   std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;
+  // Pending records appended and not yet forgotten by the store (in flight or settled), those
+  // whose fate is settled (the store may delete them), and whether owed records wait for the log.
+  std::set<int64_t> unsettled_;
+  PendingIds settled_;
+  bool owedWaiting_ = false;
+  // Admissions whose consultation_started is being written, with the admits that wait for them.
+  std::map<std::string, std::vector<std::function<void()>>> admitting_;
   net::Timer windowTimer_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // durable callbacks check it
 };
 
 template <typename T>
-void ConsultationService::answerWhenDurable(Records records, T value, Done<T> done) {
-  append(std::move(records),
-         [value = std::move(value), done = std::move(done)](Result<void> r) mutable {
-           if (!r.ok()) {
-             done(r.error());
-           } else {
-             done(std::move(value));
-           }
-         });
+void ConsultationService::answerWhenKept(Records records, PendingIds ids, T value, Done<T> done) {
+  appendKept(std::move(records), std::move(ids),
+             [value = std::move(value), done = std::move(done)](const Result<void>& r) mutable {
+               if (!r.ok()) {
+                 done(r.error());
+               } else {
+                 done(std::move(value));
+               }
+             });
 }
 
 template <typename T>

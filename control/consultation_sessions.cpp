@@ -157,6 +157,9 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
   s.transport = grant.transport;
   s.remote = grant.remote;
   s.started_us = now_us;
+  // The session row and its pending records commit together (docs/access-log.md, "Ordering and
+  // recovery"): a crash before participant_joined is durable leaves a session start-up removes.
+  auto tx = store_.begin();
   Records records;
   std::vector<std::string> taken_over;
   if (!takeover.empty()) {
@@ -181,6 +184,10 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
     return done(r.error());
   }
   records.push_back(record(AccessEvent::kParticipantJoined, s, ""));
+  auto ids = keep(records);
+  if (!ids.ok()) return done(ids.error());
+  if (auto r = tx->commit(); !r.ok()) return done(r.error());
+  const int64_t joined_id = ids->back();
   // A takeover is announced as a join: the others saw the old device's peer-lost.
   const bool first =
       !takeover.empty() || std::all_of(before->begin(), before->end(), [&](const Session& o) {
@@ -195,16 +202,24 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
         RoomEventType::kPublished, s.room_id, s.invite_id, s.role, s.subject, s.id, {}, now_us});
   }
   // A session whose participant_joined could not be written does not stay live: its media is
-  // closed by the caller, and a later join with the same invite must not find it.
+  // closed by the caller, and a later join with the same invite must not find it. One that a
+  // cancel, revoke or window end removed meanwhile is refused too: its participant_left follows
+  // its participant_joined in the log, and the caller closes its media.
   std::weak_ptr<char> alive = alive_;
-  append(std::move(records),
-         [this, alive, s = std::move(s), done = std::move(done)](Result<void> r) mutable {
-           if (!r.ok()) {
-             if (alive.lock()) (void)store_.removeSession(s.id);
-             return done(r.error());
-           }
-           done(std::move(s));
-         });
+  AccessRecord joined = records.back();
+  appendKept(std::move(records), std::move(*ids),
+             [this, alive, joined_id, joined = std::move(joined), s = std::move(s),
+              done = std::move(done)](const Result<void>& r) mutable {
+               if (!r.ok()) {
+                 if (alive.lock()) (void)undoEnabling(joined, joined_id);
+                 return done(r.error());
+               }
+               if (alive.lock()) {
+                 auto live = store_.session(s.id);
+                 if (live.ok() && !live->has_value()) return done(endedWhileJoining(s));
+               }
+               done(std::move(s));
+             });
 }
 
 void ConsultationService::publishLeftIfLast(const Session& ended, std::string_view reason) {
@@ -214,19 +229,24 @@ void ConsultationService::publishLeftIfLast(const Session& ended, std::string_vi
                             ended.subject, ended.id, std::string(reason), now()});
 }
 
-ConsultationService::Records ConsultationService::endSessions(const std::vector<Session>& sessions,
-                                                              std::string_view reason) {
+ConsultationService::Records ConsultationService::leftRecords(const std::vector<Session>& sessions,
+                                                              std::string_view reason) const {
   Records records;
+  for (const auto& s : sessions)
+    records.push_back(record(AccessEvent::kParticipantLeft, s, reason));
+  return records;
+}
+
+void ConsultationService::endSessions(const std::vector<Session>& sessions,
+                                      std::string_view reason) {
   std::vector<std::string> announced;  // one "left" per invite, not per session
   for (const auto& s : sessions) {
     if (terminator_ != nullptr) terminator_->endSession(s.id, reason);
-    records.push_back(record(AccessEvent::kParticipantLeft, s, reason));
     if (std::find(announced.begin(), announced.end(), s.invite_id) == announced.end()) {
       announced.push_back(s.invite_id);
       publishLeftIfLast(s, reason);
     }
   }
-  return records;
 }
 
 void ConsultationService::sessionEnded(const std::string& session_id, std::string_view reason,
@@ -237,9 +257,12 @@ void ConsultationService::sessionEnded(const std::string& session_id, std::strin
   auto s = store_.session(session_id);
   if (!s.ok()) return done(s.error());
   if (!s->has_value()) return done(Result<void>());  // already ended by the control plane
-  if (auto r = store_.removeSession(session_id); !r.ok()) return done(r.error());
+  // The participant is gone whatever the log does: the record is owed if it cannot be written.
+  AccessRecord left = record(AccessEvent::kParticipantLeft, **s, reason);
+  auto ids = commitWith({left}, [&] { return store_.removeSession(session_id); });
+  if (!ids.ok()) return done(ids.error());
   publishLeftIfLast(**s, reason);
-  append({record(AccessEvent::kParticipantLeft, **s, reason)}, std::move(done));
+  appendKept({std::move(left)}, std::move(*ids), std::move(done));
 }
 
 Result<void> ConsultationService::markStale(const std::string& session_id, bool stale) {
@@ -344,43 +367,34 @@ void ConsultationService::checkWindows() {
     room.state = RoomState::kEnded;
     room.ended_us = now_us;
     room.end_reason = "window-closed";
-    if (auto r = store_.closeRoom(room, false); !r.ok()) {
-      log::get("store")->error("closing room {}: {}", room.id, r.error().message);
-      continue;
-    }
-    Records records = endSessions(*sessions, "window-closed");
+    Records records = leftRecords(*sessions, "window-closed");
     if (was_admitted) {
       AccessRecord r = record(AccessEvent::kConsultationEnded, room);
       r.reason = "window-closed";
       records.push_back(std::move(r));
     }
+    auto ids = commitWith(records, [&] { return store_.closeRoom(room, false); });
+    if (!ids.ok()) {
+      log::get("store")->error("closing room {}: {}", room.id, ids.error().message);
+      continue;
+    }
+    endSessions(*sessions, "window-closed");
     events_.publish(
         RoomEvent{RoomEventType::kEnded, room.id, {}, {}, {}, {}, "window-closed", now_us});
-    append(std::move(records), [](Result<void>) {});
+    appendKept(std::move(records), std::move(*ids), [](const Result<void>&) {});
   }
 }
 
 void ConsultationService::endAllSessions(std::string_view reason, Done<void> done) {
+  auto tx = store_.begin();
   auto sessions = store_.takeAllSessions();
   if (!sessions.ok()) return done(sessions.error());
-  append(endSessions(*sessions, reason), std::move(done));
-}
-
-Result<void> ConsultationService::start() {
-  if (auto r = deadInvites_.load(store_, now()); !r.ok()) return r.error();
-  auto sessions = store_.takeAllSessions();
-  if (!sessions.ok()) return sessions.error();
-  for (const auto& s : *sessions) {
-    AccessRecord r = record(AccessEvent::kParticipantLeft, s, "server-restart");
-    ++counters_.changes[std::string(toString(r.event))];
-    if (auto seq = log_.appendSync(std::move(r)); !seq.ok()) return seq.error();
-  }
-  if (!sessions->empty()) {
-    log::get("policy")->info("ended {} sessions left from before the restart", sessions->size());
-  }
-  checkWindows();
-  windowTimer_.start(options_.window_tick, options_.window_tick);
-  return {};
+  Records records = leftRecords(*sessions, reason);
+  auto ids = keep(records);
+  if (!ids.ok()) return done(ids.error());
+  if (auto r = tx->commit(); !r.ok()) return done(r.error());
+  endSessions(*sessions, reason);
+  appendKept(std::move(records), std::move(*ids), std::move(done));
 }
 
 }  // namespace medrelay::control

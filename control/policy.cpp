@@ -12,7 +12,7 @@ struct CodeStatus {
   int status;
 };
 
-constexpr std::array<CodeStatus, 36> kStatuses = {{
+constexpr std::array<CodeStatus, 37> kStatuses = {{
     {"invalid_json", 400},
     {"unknown_field", 400},
     {"missing_field", 400},
@@ -35,6 +35,7 @@ constexpr std::array<CodeStatus, 36> kStatuses = {{
     {"already_connected", 409},
     {"already_admitted", 409},
     {"too_many_sessions", 409},
+    {"session_ended", 409},
     {"start_time_immutable", 422},
     {"field_immutable", 422},
     {"consent_required", 422},

@@ -6,7 +6,7 @@ namespace medrelay::control {
 
 // Migrations, in order: index i takes the schema from version i to i + 1. Never edit one that
 // has shipped; append a new one.
-inline constexpr std::array<const char*, 1> kMigrations = {
+inline constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE rooms (
   id TEXT PRIMARY KEY,
@@ -59,6 +59,23 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_room ON sessions(room_id);
 CREATE INDEX sessions_by_invite ON sessions(invite_id);
 CREATE INDEX sessions_by_subject ON sessions(subject);
+)sql",
+    // Access-log records kept until the log has them (docs/access-log.md, "Ordering and
+    // recovery"): written in the transaction of the change they describe.
+    R"sql(
+CREATE TABLE pending_records (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  after_seq INTEGER NOT NULL,
+  occurred INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  room TEXT NOT NULL,
+  invite TEXT NOT NULL,
+  session TEXT NOT NULL,
+  fields TEXT NOT NULL
+);
+CREATE INDEX pending_by_room ON pending_records(room);
+CREATE INDEX pending_by_invite ON pending_records(invite);
+CREATE INDEX pending_by_session ON pending_records(session);
 )sql"};
 
 }  // namespace medrelay::control

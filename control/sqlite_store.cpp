@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 
@@ -93,26 +94,51 @@ class SqliteStore::Query {
   sqlite3_stmt* stmt_;
 };
 
-// BEGIN IMMEDIATE … COMMIT; rolls back unless committed.
+// BEGIN IMMEDIATE … COMMIT; rolls back unless committed. Inside a caller's transaction
+// (begin()) it is a savepoint, so its statements stay atomic and commit with the caller's.
 class SqliteStore::Transaction {
  public:
-  explicit Transaction(SqliteStore& store) : store_(store) {
-    began_ = store_.exec("BEGIN IMMEDIATE").ok();
+  explicit Transaction(SqliteStore& store)
+      : store_(store), nested_(sqlite3_get_autocommit(store.db_.get()) == 0) {
+    began_ = store_.exec(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE").ok();
   }
   ~Transaction() {
-    if (began_ && !done_) (void)store_.exec("ROLLBACK");
+    if (began_ && !done_) {
+      (void)store_.exec(nested_ ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
+    }
   }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
   bool began() const { return began_; }
   Result<void> commit() {
-    auto r = store_.exec("COMMIT");
+    auto r = store_.exec(nested_ ? "RELEASE nested" : "COMMIT");
     done_ = r.ok();  // a failed COMMIT is rolled back by the destructor
     return r;
   }
 
  private:
   SqliteStore& store_;
+  bool nested_;
   bool began_ = false;
   bool done_ = false;
+};
+
+// The Store-level transaction handed to callers (begin()), counted as one write.
+class SqliteStore::CallerTransaction final : public StoreTransaction {
+ public:
+  explicit CallerTransaction(SqliteStore& store)
+      : store_(store), startedUs_(steadyUs()), tx_(store) {}
+  Result<void> commit() override {
+    if (!tx_.began()) return store_.error("begin");
+    auto r = tx_.commit();
+    if (r.ok()) store_.countWrite(startedUs_);
+    return r;
+  }
+
+ private:
+  SqliteStore& store_;
+  int64_t startedUs_;
+  Transaction tx_;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path) {
@@ -513,6 +539,83 @@ Result<std::vector<Session>> SqliteStore::sessionsOfInvite(const std::string& in
 
 Result<std::vector<Session>> SqliteStore::sessionsOfSubject(const std::string& subject) {
   return sessionsWhere("subject", subject);
+}
+
+std::unique_ptr<StoreTransaction> SqliteStore::begin() {
+  return std::make_unique<CallerTransaction>(*this);
+}
+
+namespace {
+
+// The record's fields other than the indexed columns, as JSON.
+std::string pendingFields(const AccessRecord& r) {
+  nlohmann::json j = {{"role", r.role},           {"subject", r.subject}, {"remote", r.remote},
+                      {"transport", r.transport}, {"reason", r.reason},   {"detail", r.detail}};
+  return j.dump();
+}
+
+PendingRecord readPending(const auto& q) {
+  PendingRecord p;
+  p.id = q.i64(0);
+  p.after_seq = static_cast<uint64_t>(q.i64(1));
+  p.occurred_us = q.i64(2);
+  p.record.event = parseAccessEvent(q.text(3)).value_or(AccessEvent::kJoinRefused);
+  p.record.room = q.text(4);
+  p.record.invite = q.text(5);
+  p.record.session = q.text(6);
+  const auto j = nlohmann::json::parse(q.text(7), nullptr, false);
+  if (j.is_object()) {
+    p.record.role = j.value("role", "");
+    p.record.subject = j.value("subject", "");
+    p.record.remote = j.value("remote", "");
+    p.record.transport = j.value("transport", "");
+    p.record.reason = j.value("reason", "");
+    if (j.contains("detail")) p.record.detail = j["detail"];
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::insertPending(const PendingRecord& p) {
+  const auto t0 = steadyUs();
+  auto r =
+      run("INSERT INTO pending_records (after_seq, occurred, event, room, invite, session, fields) "
+          "VALUES (?,?,?,?,?,?,?)",
+          static_cast<int64_t>(p.after_seq), p.occurred_us, toString(p.record.event), p.record.room,
+          p.record.invite, p.record.session, pendingFields(p.record));
+  countWrite(t0);
+  if (!r.ok()) return r.error();
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_.get()));
+}
+
+Result<void> SqliteStore::removePending(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return {};
+  return writeTransaction([&]() -> Result<void> {
+    for (const int64_t id : ids) {
+      if (auto r = run("DELETE FROM pending_records WHERE id = ?", id); !r.ok()) return r;
+    }
+    return {};
+  });
+}
+
+Result<void> SqliteStore::removePendingOf(PendingOf kind, const std::string& id) {
+  switch (kind) {
+    case PendingOf::kRoom:
+      return timedWrite([&] { return run("DELETE FROM pending_records WHERE room = ?", id); });
+    case PendingOf::kInvite:
+      return timedWrite([&] { return run("DELETE FROM pending_records WHERE invite = ?", id); });
+    case PendingOf::kSession:
+      return timedWrite([&] { return run("DELETE FROM pending_records WHERE session = ?", id); });
+  }
+  return {};
+}
+
+Result<std::vector<PendingRecord>> SqliteStore::pendingRecords(int64_t after_id, size_t limit) {
+  return rows<PendingRecord>(
+      "SELECT id, after_seq, occurred, event, room, invite, session, fields FROM pending_records "
+      "WHERE id > ? ORDER BY id LIMIT ?",
+      readPending<Query>, after_id, static_cast<int64_t>(limit));
 }
 
 Result<std::vector<Session>> SqliteStore::takeAllSessions() {

@@ -63,9 +63,16 @@ class SqliteStore final : public Store {
   Result<std::vector<Session>> sessionsOfSubject(const std::string& subject) override;
   Result<std::vector<Session>> takeAllSessions() override;
 
+  std::unique_ptr<StoreTransaction> begin() override;
+  Result<int64_t> insertPending(const PendingRecord& pending) override;
+  Result<void> removePending(const std::vector<int64_t>& ids) override;
+  Result<void> removePendingOf(PendingOf kind, const std::string& id) override;
+  Result<std::vector<PendingRecord>> pendingRecords(int64_t after_id, size_t limit) override;
+
  private:
   class Query;
   class Transaction;
+  class CallerTransaction;
 
   Result<void> migrate();
   Result<void> exec(const char* sql);

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "control/access_log_record.h"
 #include "control/consultation.h"
 #include "control/consultation_requests.h"
 
@@ -15,6 +17,28 @@ namespace medrelay::control {
 struct RoomPage {
   std::vector<Room> rooms;
   std::string next_cursor;  // empty on the last page
+};
+
+// An access-log record the store keeps until the log has it (docs/access-log.md, "Ordering and
+// recovery"). It is written in the same transaction as the change it describes, so after a crash
+// start-up finds every change whose record may be missing.
+struct PendingRecord {
+  int64_t id = 0;           // assigned by the store, increasing
+  uint64_t after_seq = 0;   // the log's last durable sequence number when the change was made
+  int64_t occurred_us = 0;  // when the change was made (UTC µs)
+  AccessRecord record;      // the caller's fields (event, room, invite, ..., detail)
+};
+
+// Which pending records an undone change takes with it.
+enum class PendingOf : uint8_t { kRoom, kInvite, kSession };
+
+// Several store calls as one atomic change: commit() makes them durable together; destroyed
+// without commit() (an early return) it rolls them back. Calls that are transactions of their
+// own run inside it.
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;
+  virtual Result<void> commit() = 0;
 };
 
 // Durable state of the control plane: rooms, invites (with consent records; hashes, never
@@ -61,6 +85,17 @@ class Store {
   virtual Result<std::vector<Session>> sessionsOfSubject(const std::string& subject) = 0;
   // Returns every session and clears the table (at start: they were live before a restart).
   virtual Result<std::vector<Session>> takeAllSessions() = 0;
+
+  // One transaction over the calls made until its commit(); not nested.
+  virtual std::unique_ptr<StoreTransaction> begin() = 0;
+
+  // Pending access-log records. insertPending returns the new id.
+  virtual Result<int64_t> insertPending(const PendingRecord& pending) = 0;
+  virtual Result<void> removePending(const std::vector<int64_t>& ids) = 0;
+  // Every pending record of one room, invite or session.
+  virtual Result<void> removePendingOf(PendingOf kind, const std::string& id) = 0;
+  // In id order, those with an id above `after_id`, at most `limit`.
+  virtual Result<std::vector<PendingRecord>> pendingRecords(int64_t after_id, size_t limit) = 0;
 };
 
 }  // namespace medrelay::control

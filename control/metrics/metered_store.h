@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/metrics/store_metrics.h"
@@ -86,8 +88,36 @@ class MeteredStore final : public control::Store {
   Result<std::vector<control::Session>> takeAllSessions() override {
     return count(inner_.takeAllSessions(), StoreError::kWrite);
   }
+  std::unique_ptr<control::StoreTransaction> begin() override {
+    return std::make_unique<Transaction>(*this, inner_.begin());
+  }
+  Result<int64_t> insertPending(const control::PendingRecord& pending) override {
+    return count(inner_.insertPending(pending), StoreError::kWrite);
+  }
+  Result<void> removePending(const std::vector<int64_t>& ids) override {
+    return count(inner_.removePending(ids), StoreError::kWrite);
+  }
+  Result<void> removePendingOf(control::PendingOf kind, const std::string& id) override {
+    return count(inner_.removePendingOf(kind, id), StoreError::kWrite);
+  }
+  Result<std::vector<control::PendingRecord>> pendingRecords(int64_t after_id,
+                                                             size_t limit) override {
+    return count(inner_.pendingRecords(after_id, limit), StoreError::kRead);
+  }
 
  private:
+  // Counts a failed commit as a write error.
+  class Transaction final : public control::StoreTransaction {
+   public:
+    Transaction(MeteredStore& store, std::unique_ptr<control::StoreTransaction> inner)
+        : store_(store), inner_(std::move(inner)) {}
+    Result<void> commit() override { return store_.count(inner_->commit(), StoreError::kWrite); }
+
+   private:
+    MeteredStore& store_;
+    std::unique_ptr<control::StoreTransaction> inner_;
+  };
+
   template <typename T>
   Result<T> count(Result<T> r, StoreError kind) {
     if (!r.ok() && r.error().code != "not_found") {

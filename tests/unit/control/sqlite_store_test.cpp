@@ -5,6 +5,7 @@
 #include "control/access_log_record.h"
 #include "control/auth_rate_limiter.h"
 #include "control/invite_token.h"
+#include "control/sqlite_schema.h"
 #include "tests/support/test_support.h"
 
 namespace medrelay::control {
@@ -203,6 +204,104 @@ TEST(InviteTokensTest, TokensAreRandomPrefixedAndOnlyTheirHashIsComparable) {
   const uint8_t bytes[] = {0xfb, 0xff, 0x00};
   EXPECT_EQ(base64Url(bytes, 3), "-_8A");
   EXPECT_EQ(base64Url(bytes, 2), "-_8");
+}
+
+PendingRecord pendingFor(const std::string& room, const std::string& invite, AccessEvent event) {
+  PendingRecord p;
+  p.after_seq = 41;
+  p.occurred_us = 1'700'000'000'000'000;
+  p.record.event = event;
+  p.record.room = room;
+  p.record.invite = invite;
+  p.record.role = "supporter";
+  p.record.subject = "subj-1";
+  p.record.reason = "revoked";
+  p.record.detail = {{"consent_role", "supporter"}, {"n", 3}};
+  return p;
+}
+
+// Pending access-log records commit or roll back with the change they describe, also when the
+// change is itself a transaction (it nests as a savepoint).
+TEST_F(SqliteStoreTest, PendingRecordsCommitOrRollBackWithTheirChange) {
+  auto store = open();
+  ASSERT_TRUE(store->insertRoom(makeRoom("r1", 10 * kHourUs)).ok());
+  {
+    auto tx = store->begin();
+    ASSERT_TRUE(store->insertRoom(makeRoom("r2", 10 * kHourUs)).ok());
+    ASSERT_TRUE(store->insertPending(pendingFor("r2", "", AccessEvent::kRoomCreated)).ok());
+  }  // no commit: rolled back
+  EXPECT_FALSE(store->room("r2")->has_value());
+  EXPECT_TRUE(store->pendingRecords(0, 10)->empty());
+
+  Invite inv;
+  inv.id = "i1";
+  inv.room_id = "r1";
+  inv.role = Role::kSupporter;
+  inv.subject = "subj-1";
+  inv.token_hash = "h1";
+  inv.consent = ConsentRecord{"pt", 5, Role::kSupporter};
+  int64_t id = 0;
+  {
+    auto tx = store->begin();
+    ASSERT_TRUE(store->insertInvite(inv).ok());  // its own transaction, nested
+    auto p = store->insertPending(pendingFor("r1", "i1", AccessEvent::kInviteIssued));
+    ASSERT_TRUE(p.ok());
+    id = *p;
+    ASSERT_TRUE(tx->commit().ok());
+  }
+  ASSERT_TRUE(store->invite("i1")->has_value());
+  EXPECT_TRUE(store->invite("i1")->value().consent.has_value());
+  auto kept = store->pendingRecords(0, 10);
+  ASSERT_EQ(kept->size(), 1u);
+  const PendingRecord& k = kept->front();
+  EXPECT_EQ(k.id, id);
+  EXPECT_EQ(k.after_seq, 41u);
+  EXPECT_EQ(k.occurred_us, 1'700'000'000'000'000);
+  EXPECT_EQ(k.record.event, AccessEvent::kInviteIssued);
+  EXPECT_EQ(k.record.invite, "i1");
+  EXPECT_EQ(k.record.role, "supporter");
+  EXPECT_EQ(k.record.reason, "revoked");
+  EXPECT_EQ(k.record.detail, (nlohmann::json{{"consent_role", "supporter"}, {"n", 3}}));
+
+  // A failing statement inside rolls back the whole change; the store stays usable.
+  {
+    auto tx = store->begin();
+    ASSERT_TRUE(store->insertPending(pendingFor("r1", "i1", AccessEvent::kInviteRevoked)).ok());
+    EXPECT_FALSE(store->insertInvite(inv).ok());  // duplicate id
+  }
+  EXPECT_EQ(store->pendingRecords(0, 10)->size(), 1u);
+
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store->insertPending(pendingFor("r1", "", AccessEvent::kRoomEdited)).ok());
+  }
+  auto page = store->pendingRecords(id, 3);
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_GT(page->front().id, id);
+  ASSERT_TRUE(store->removePending({page->at(0).id, page->at(1).id}).ok());
+  EXPECT_EQ(store->pendingRecords(0, 10)->size(), 4u);
+  ASSERT_TRUE(store->removePendingOf(PendingOf::kInvite, "i1").ok());
+  EXPECT_EQ(store->pendingRecords(0, 10)->size(), 3u);
+  ASSERT_TRUE(store->removePendingOf(PendingOf::kRoom, "r1").ok());
+  EXPECT_TRUE(store->pendingRecords(0, 10)->empty());
+}
+
+// A database of schema version 1 (before pending records) is migrated at open.
+TEST_F(SqliteStoreTest, VersionOneDatabaseGainsThePendingRecordsTable) {
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() / "state.db").c_str(), &raw), SQLITE_OK);
+    SqliteDb db(raw);
+    ASSERT_EQ(sqlite3_exec(raw, kMigrations[0], nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                           "INSERT INTO schema_version VALUES (1);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(pragma("SELECT version FROM schema_version"), "2");
+  EXPECT_TRUE(store->insertPending(pendingFor("r1", "", AccessEvent::kRoomEdited)).ok());
 }
 
 TEST(AuthRateLimiterTest, BucketsPerAddressAndABoundedTable) {
