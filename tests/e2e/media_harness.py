@@ -7,13 +7,14 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 
 import aioice.ice
+
+from medrelay_process import stop
 
 # aiortc/aioice gather loopback only (interop notes).
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
@@ -73,12 +74,7 @@ class Harness:
         assert status == 204, (status, body)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
 
 
 async def post_offer(h, kind, role, sdp, query=""):

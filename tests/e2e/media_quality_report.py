@@ -14,18 +14,8 @@ import sys
 from media_harness import FrameCounter, wait_for  # also patches aioice/aiortc for loopback
 from medrelay_process import Server
 
-from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import RTCPeerConnection  # noqa: E402
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack  # noqa: E402
-
-
-async def offer(server, pc, room, kind, token, query=""):
-    await pc.setLocalDescription(await pc.createOffer())
-    status, headers, body = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: server.request("POST", f"/v1/rooms/{room}/{kind}{query}",
-                                     pc.localDescription.sdp.encode(), token, "application/sdp"))
-    assert status == 201, f"{kind}: {status} {body}"
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
-    return headers["Location"].rsplit("/", 1)[1]
 
 
 async def main():
@@ -39,7 +29,7 @@ async def main():
         pcs.append(patient)
         for track in (AudioStreamTrack(), VideoStreamTrack()):
             patient.addTransceiver(track, direction="sendonly")
-        published = await offer(server, patient, room, "whip", tokens["patient"])
+        published = await server.post_offer(patient, room, "whip", tokens["patient"])
         status, _, body = server.request("POST", f"/v1/rooms/{room}/admit", b"")
         assert status == 200, body
 
@@ -49,7 +39,7 @@ async def main():
         doctor.addTransceiver("video", direction="recvonly")
         frames = FrameCounter()
         frames.attach(doctor, asyncio.get_running_loop().time())
-        subscribed = await offer(server, doctor, room, "whep", tokens["doctor"], "?role=patient")
+        subscribed = await server.post_offer(doctor, room, "whep", tokens["doctor"], "?role=patient")
         await wait_for(lambda: frames.frames["video"] > 30, 20, "the doctor decoding")
 
         def sessions():

@@ -138,12 +138,7 @@ async def doctor_watching(server, room, token):
     pc.addTransceiver("video", direction="recvonly")
     counter = FrameCounter()
     counter.attach(pc, asyncio.get_running_loop().time())
-    await pc.setLocalDescription(await pc.createOffer())
-    status, _, body = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: server.request("POST", f"/v1/rooms/{room}/whep?role=patient",
-                                     pc.localDescription.sdp.encode(), token, "application/sdp"))
-    assert status == 201, f"WHEP: {status} {body}"
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+    await server.post_offer(pc, room, "whep", token, "?role=patient")
     return pc, counter
 
 

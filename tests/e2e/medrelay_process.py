@@ -16,6 +16,16 @@ import urllib.error
 import urllib.request
 
 
+def stop(proc):
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 class Server:
     """medrelay started with `settings` (["media.stale_after_ms=1000", ...]) on top of the
     isolated defaults; stops on close() with SIGTERM."""
@@ -150,11 +160,22 @@ class Server:
                 total += float(m.group(3))
         return total
 
+    async def post_offer(self, pc, room, kind, token, query=""):
+        """Offers pc's local description over WHIP (kind="whip") or WHEP, applies the answer;
+        returns the session id from the Location header."""
+        import asyncio
+
+        from aiortc import RTCSessionDescription
+
+        await pc.setLocalDescription(await pc.createOffer())
+        status, headers, body = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.request("POST", f"/v1/rooms/{room}/{kind}{query}",
+                                       pc.localDescription.sdp.encode(), token,
+                                       "application/sdp"))
+        assert status == 201, f"{kind}: {status} {body}"
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+        return headers["Location"].rsplit("/", 1)[1]
+
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
         self.dir.cleanup()

@@ -19,8 +19,7 @@ import aioice.turn
 from media_harness import FrameCounter, wait_for  # also patches aioice/aiortc for loopback
 from medrelay_process import Server
 
-from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection,  # noqa: E402
-                    RTCSessionDescription)
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection  # noqa: E402
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack  # noqa: E402
 
 BINARY, TRANSPORT, LOCAL_PATH = sys.argv[1], sys.argv[2], sys.argv[3] == "on"
@@ -59,15 +58,6 @@ def turn_server():
     return Server(BINARY, ["turn.tcp_listen=127.0.0.1:0",
                            f"turn.local_sfu_path={'true' if LOCAL_PATH else 'false'}"],
                   prefix="medrelay-turn-e2e-")
-
-
-async def post_offer(server, kind, room, token, pc, query=""):
-    await pc.setLocalDescription(await pc.createOffer())
-    status, headers, body = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: server.request("POST", f"/v1/rooms/{room}/{kind}{query}",
-                                     pc.localDescription.sdp.encode(), token, "application/sdp"))
-    assert status == 201, f"{kind}: {status} {body}"
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
 
 
 def nominated_pair(pc):
@@ -110,7 +100,7 @@ async def main():
         pcs.append(pub)
         for track in (AudioStreamTrack(), VideoStreamTrack()):
             pub.addTransceiver(track, direction="sendonly")
-        await post_offer(server, "whip", room, tokens["patient"], pub)
+        await server.post_offer(pub, room, "whip", tokens["patient"])
         assert "typ host" not in pub.localDescription.sdp, "the offer is relay-only"
         assert "typ relay" in pub.localDescription.sdp, pub.localDescription.sdp
 
@@ -121,7 +111,7 @@ async def main():
         sub.addTransceiver("video", direction="recvonly")
         counter = FrameCounter()
         counter.attach(sub, asyncio.get_running_loop().time())
-        await post_offer(server, "whep", room, tokens["doctor"], sub, "?role=patient")
+        await server.post_offer(sub, room, "whep", tokens["doctor"], "?role=patient")
 
         await wait_for(lambda: counter.frames["video"] >= 30 and counter.frames["audio"] >= 50,
                        40, f"decoded frames (got {counter.frames})")

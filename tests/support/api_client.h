@@ -132,6 +132,13 @@ class ApiClient {
   std::string bearer_;
 };
 
+// The session id at the end of a WHIP/WHEP answer's Location header.
+inline std::string sessionOf(const ApiResponse& r) {
+  const std::string loc = r.header("location");
+  const size_t slash = loc.rfind('/');
+  return slash == std::string::npos ? std::string() : loc.substr(slash + 1);
+}
+
 // An open GET …/events stream; next() returns the next event's (type, data JSON).
 class SseReader {
  public:

@@ -1,7 +1,9 @@
 #include "tests/support/test_support.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -30,6 +32,18 @@ std::string readFile(const std::filesystem::path& p) {
 void writeFile(const std::filesystem::path& p, const std::string& contents) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << contents;
+}
+
+int runCommand(const std::string& cmd, std::string* output) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  if (output != nullptr) *output = out;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 }  // namespace medrelay::test

@@ -22,6 +22,9 @@ class TempDir {
 // Reads a whole file; empty string if absent.
 std::string readFile(const std::filesystem::path& p);
 void writeFile(const std::filesystem::path& p, const std::string& contents);
+// Runs `cmd` through the shell with stderr folded into stdout; its exit status (-1 if it did not
+// exit normally) and, if asked, what it printed.
+int runCommand(const std::string& cmd, std::string* output = nullptr);
 
 // Paths baked in at build time.
 inline std::string sourceDir() {

@@ -46,23 +46,7 @@ std::string rfc3339(Clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
 }
 
-int runCommand(const std::string& cmd, std::string* output) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  *output = out;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 // The session id at the end of a WHIP/WHEP Location header.
-std::string sessionOf(const ApiResponse& r) {
-  const std::string loc = r.header("location");
-  const size_t slash = loc.rfind('/');
-  return slash == std::string::npos ? std::string() : loc.substr(slash + 1);
-}
 
 // A request bracketed by the wall clock, to place the records it wrote in time.
 struct Timed {

@@ -32,17 +32,6 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   return control::formatTime(us);
 }
 
-int runCommand(const std::string& cmd, std::string* output = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  if (output) *output = out;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 class ApiProcessTest : public ::testing::Test {
  protected:
   void SetUp() override { start(); }

@@ -44,23 +44,6 @@ int64_t nowUs() {
       .count();
 }
 
-int runCommand(const std::string& cmd, std::string* output) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  *output = out;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-std::string sessionOf(const ApiResponse& r) {
-  const std::string loc = r.header("location");
-  const size_t slash = loc.rfind('/');
-  return slash == std::string::npos ? std::string() : loc.substr(slash + 1);
-}
-
 json roomBody() {
   return {{"mode", "d2p"},
           {"scheduled_start", "now"},

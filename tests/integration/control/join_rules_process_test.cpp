@@ -72,10 +72,6 @@ class JoinRulesProcessTest : public ::testing::Test {
     }
     return r;
   }
-  static std::string sessionOf(const ApiResponse& r) {
-    const std::string loc = r.header("location");
-    return loc.substr(loc.rfind('/') + 1);
-  }
   // The participant_left record of `session` (null if none yet).
   nlohmann::json leftRecord(const std::string& session) {
     for (const auto& rec : exportAccessLog(*api_)) {

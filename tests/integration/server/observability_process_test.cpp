@@ -44,18 +44,6 @@ std::string findPromtool() {
   return {};
 }
 
-int runCommand(const std::string& cmd, std::string* output) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  if (output != nullptr) *output = out;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 // Samples of a text exposition: "name{labels}" -> value, plus the declared families.
 struct Scrape {
   std::map<std::string, std::string> types;  // family -> type
