@@ -9,12 +9,11 @@
 // with the relay and the doctor's browser in a second namespace (shaped_net.mjs). Without
 // --bench the run asserts the relay is not worse than peer to peer beyond the tolerances below;
 // with --bench it only writes the figures (bench/quality collects them).
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { artifactsDir, check, done, launchBrowser, startRelay, waitFor } from './harness.mjs';
-import { kConditions, ShapedNet } from './shaped_net.mjs';
+import { kConditions, runInsideRelayNamespace, ShapedNet } from './shaped_net.mjs';
 
 const [binary, webRoot, artifacts, which, ...flags] = process.argv.slice(2);
 const bench = flags.includes('--bench');
@@ -34,19 +33,8 @@ if (condition.shaped && !inside) {
     console.log('skipped: shaping a link needs root (network namespaces, tc, nft)');
     process.exit(77);
   }
-  const net = new ShapedNet(condition);
-  let code = 1;
-  try {
-    net.up();
-    code = await new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', net.relayNs, process.execPath,
-        fileURLToPath(import.meta.url), binary, webRoot, artifacts, which, ...flags, '--inside',
-        `--patient-ns=${net.patientNs}`], { stdio: 'inherit', env: process.env });
-      child.on('exit', (c) => resolve(c ?? 1));
-    });
-  } finally {
-    net.down();
-  }
+  const code = await runInsideRelayNamespace(condition, fileURLToPath(import.meta.url),
+    [binary, webRoot, artifacts, which, ...flags]);
   process.exit(code);
 }
 

@@ -16,12 +16,12 @@
 //                  (bench/rejoin/run).
 // Times are taken in the pages (Date.now() when framesDecoded first rises, polled every 20 ms)
 // and in this script, on one clock.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accessLog, artifactsDir, check, done, killBrowser, launchBrowser, startRelay, waitFor } from './harness.mjs';
-import { ShapedNet } from './shaped_net.mjs';
+import { runInsideRelayNamespace, ShapedNet } from './shaped_net.mjs';
 
 const [binary, webRoot, artifacts, which, ...flags] = process.argv.slice(2);
 const out = artifactsDir(artifacts);
@@ -43,19 +43,8 @@ if (which.startsWith('network_') && !inside) {
     console.log('skipped: blocking one participant\'s network needs root (network namespaces, nft)');
     process.exit(77);
   }
-  const net = new ShapedNet({ shaped: true });
-  let code = 1;
-  try {
-    net.up();
-    code = await new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', net.relayNs, process.execPath,
-        fileURLToPath(import.meta.url), binary, webRoot, artifacts, which, ...flags, '--inside',
-        `--patient-ns=${net.patientNs}`], { stdio: 'inherit', env: process.env });
-      child.on('exit', (c) => resolve(c ?? 1));
-    });
-  } finally {
-    net.down();
-  }
+  const code = await runInsideRelayNamespace({ shaped: true }, fileURLToPath(import.meta.url),
+    [binary, webRoot, artifacts, which, ...flags]);
   process.exit(code);
 }
 const patientNs = flags.find((f) => f.startsWith('--patient-ns='))?.slice('--patient-ns='.length);

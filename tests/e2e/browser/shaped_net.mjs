@@ -5,7 +5,7 @@
 // patient's, downlink: the relay's), so congestion builds a queue and tail-drops; random loss is
 // an nftables rule on the receiving namespace's input hook (a drop on the sender's output would
 // return EPERM to the sending socket instead of losing the packet). Needs root.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -95,5 +95,22 @@ export class ShapedNet {
     writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${ns} ${process.env.CHROMIUM || '/usr/bin/chromium'} "$@"\n`);
     chmodSync(path, 0o755);
     return path;
+  }
+}
+
+// Sets the namespaces up for `condition`, runs `script` again (node, with `args` and
+// `--inside --patient-ns=<ns>`) inside the relay's namespace, tears them down whatever happens,
+// and resolves to the child's exit code.
+export async function runInsideRelayNamespace(condition, script, args) {
+  const net = new ShapedNet(condition);
+  try {
+    net.up();
+    return await new Promise((resolve) => {
+      const child = spawn('ip', ['netns', 'exec', net.relayNs, process.execPath, script, ...args,
+        '--inside', `--patient-ns=${net.patientNs}`], { stdio: 'inherit', env: process.env });
+      child.on('exit', (c) => resolve(c ?? 1));
+    });
+  } finally {
+    net.down();
   }
 }
