@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -139,7 +140,10 @@ class ConsultationService {
   void sessionEnded(const std::string& session_id, std::string_view reason, Done<void> done);
   // Consent freshness lost (stale = true) or regained; a stale publish session can be taken
   // over by a new join with the same invite.
-  Result<void> markStale(const std::string& session_id, bool stale = true);
+  // `silent_since_us`: when the session last sent anything (0: now), so a takeover can tell the
+  // dead page's subscriptions (older) from the new page's (started after the silence began).
+  Result<void> markStale(const std::string& session_id, bool stale = true,
+                         int64_t silent_since_us = 0);
   // The media plane's periodic report on a live session's link (ignored for unknown sessions).
   void sessionQuality(const std::string& session_id, LinkQuality quality);
   // Called with every accepted report (the metrics' histograms).
@@ -239,6 +243,7 @@ class ConsultationService {
   PolicyCounters counters_;
   // record() moves a session's summary into its participant_left record.
   mutable LinkQualityBook quality_;
+  std::unordered_map<std::string, int64_t> silentSince_;  // stale sessions, from markStale
   std::function<void(const Session&, const LinkQuality&)> qualityHook_;
   DeadInvites deadInvites_;
   std::function<void(const std::string&)> inviteRevokedHook_;

@@ -172,9 +172,14 @@ void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> d
     }
     taken_over.push_back(takeover);
     // The device that went silent took its subscriptions with it: they end with its publish
-    // session instead of lingering until their consent expires.
+    // session instead of lingering until their consent expires. Only those older than its
+    // silence: a subscription the new page opened before this join may not have connected yet.
+    auto since = silentSince_.find(takeover);
+    const int64_t silent_since = since == silentSince_.end() ? now_us : since->second;
+    silentSince_.erase(takeover);
     for (const Session& o : *before) {
-      if (o.id == takeover || !o.stale) continue;
+      if (o.id == takeover || !o.stale || o.started_us >= silent_since) continue;
+      silentSince_.erase(o.id);
       if (auto r = store_.removeSession(o.id); !r.ok()) continue;
       if (terminator_ != nullptr) terminator_->endSession(o.id, "takeover");
       records.push_back(record(AccessEvent::kParticipantLeft, o, "takeover"));
@@ -241,6 +246,7 @@ void ConsultationService::endSessions(const std::vector<Session>& sessions,
                                       std::string_view reason) {
   std::vector<std::string> announced;  // one "left" per invite, not per session
   for (const auto& s : sessions) {
+    silentSince_.erase(s.id);
     if (terminator_ != nullptr) terminator_->endSession(s.id, reason);
     if (std::find(announced.begin(), announced.end(), s.invite_id) == announced.end()) {
       announced.push_back(s.invite_id);
@@ -254,6 +260,7 @@ void ConsultationService::sessionEnded(const std::string& session_id, std::strin
   if (!isEndReason(reason)) {
     return done(makeError("invalid_field", "reason: not an end reason"));
   }
+  silentSince_.erase(session_id);
   auto s = store_.session(session_id);
   if (!s.ok()) return done(s.error());
   if (!s->has_value()) return done(Result<void>());  // already ended by the control plane
@@ -265,10 +272,19 @@ void ConsultationService::sessionEnded(const std::string& session_id, std::strin
   appendKept({std::move(left)}, std::move(*ids), std::move(done));
 }
 
-Result<void> ConsultationService::markStale(const std::string& session_id, bool stale) {
+Result<void> ConsultationService::markStale(const std::string& session_id, bool stale,
+                                            int64_t silent_since_us) {
   auto s = store_.session(session_id);
   if (!s.ok()) return s.error();
-  if (!s->has_value()) return makeError("session_not_found", "no such live session");
+  if (!s->has_value()) {
+    silentSince_.erase(session_id);
+    return makeError("session_not_found", "no such live session");
+  }
+  if (stale) {
+    silentSince_[session_id] = silent_since_us != 0 ? silent_since_us : now();
+  } else {
+    silentSince_.erase(session_id);
+  }
   if ((*s)->stale == stale) return {};
   if (auto r = store_.setSessionStale(session_id, stale); !r.ok()) return r;
   // The others see the participant's sending side: a silent subscription says nothing to them.

@@ -164,7 +164,12 @@ void WhipEndpoint::onWorkerSessionStale(const std::string& sessionId, bool stale
   if (!sessions_.count(sessionId) || !service_) return;  // ended meanwhile
   MR_LOG_INFO(log::get("ice"), "media: session {} {}", sessionId,
               stale ? "went silent (stale)" : "is fresh again");
-  if (auto r = service_->markStale(sessionId, stale); !r.ok()) {
+  // Reported within one liveness check of the moment the silence reached staleAfter.
+  const int64_t silentSinceUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch() - options_.router.staleAfter)
+          .count();
+  if (auto r = service_->markStale(sessionId, stale, stale ? silentSinceUs : 0); !r.ok()) {
     MR_LOG_DEBUG(log::get("policy"), "markStale {}: {}", sessionId, r.error().message);
   }
 }

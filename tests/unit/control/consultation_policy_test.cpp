@@ -266,7 +266,8 @@ TEST_F(ConsultationPolicyTest, SecondPublishIsRefusedUnlessTheFirstIsStale) {
 }
 
 // Rule 5: a rejoin takes over the stale publish session and the dead page's stale subscriptions,
-// not a fresh subscription; the others see peer-lost, peer-restored, then joined.
+// not a fresh one nor one the new page opened after the silence began; the others see peer-lost,
+// peer-restored, then joined.
 TEST_F(ConsultationPolicyTest, TakeoverEndsTheStaleSubscriptionsOfTheInviteToo) {
   Room room = createRoom(RoomMode::kD2P);
   std::vector<std::string> seen;
@@ -282,7 +283,16 @@ TEST_F(ConsultationPolicyTest, TakeoverEndsTheStaleSubscriptionsOfTheInviteToo) 
   ASSERT_TRUE(svc_->markStale(old_sub->id).ok());
   ASSERT_TRUE(svc_->markStale(pub->id).ok());
   ASSERT_TRUE(svc_->markStale(pub->id, false).ok());
-  ASSERT_TRUE(svc_->markStale(pub->id).ok());
+  // The call goes on, then the phone dies; 1 s later the new page opens a subscription that is
+  // still setting up (and so also stale) when its publish joins: it is not the dead page's and
+  // stays.
+  clock_.advance(std::chrono::seconds(30));
+  const int64_t died = clock_.nowUs();
+  clock_.advance(std::chrono::seconds(1));
+  auto young_sub = join(pat, room.id, SessionKind::kSubscribe);
+  ASSERT_TRUE(young_sub.ok());
+  ASSERT_TRUE(svc_->markStale(young_sub->id).ok());
+  ASSERT_TRUE(svc_->markStale(pub->id, true, died).ok());
   auto takeover = join(pat, room.id);
   ASSERT_TRUE(takeover.ok()) << takeover.error().code;
   spin(20);
@@ -293,7 +303,7 @@ TEST_F(ConsultationPolicyTest, TakeoverEndsTheStaleSubscriptionsOfTheInviteToo) 
   auto detail = svc_->getRoom(room.id);
   std::vector<std::string> live;
   for (const auto& x : detail->sessions) live.push_back(x.id);
-  EXPECT_THAT(live, ::testing::UnorderedElementsAre(takeover->id, new_sub->id));
+  EXPECT_THAT(live, ::testing::UnorderedElementsAre(takeover->id, new_sub->id, young_sub->id));
   std::vector<std::string> left;
   for (const auto& r : recordsOf(AccessEvent::kParticipantLeft)) {
     EXPECT_EQ(r.reason, "takeover");
