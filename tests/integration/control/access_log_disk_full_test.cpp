@@ -11,6 +11,7 @@
 #include "control/access_log_verify.h"
 #include "tests/support/access_log_test_util.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tmpfs_mount.h"
 
 namespace medrelay::control {
 namespace {
@@ -18,14 +19,8 @@ namespace {
 TEST(AccessLogDiskFullTest, TinyTmpfsFillsUpAndTheLogRecovers) {
   test::TempDir tmp;
   const auto mnt = tmp.path() / "mnt";
-  std::filesystem::create_directory(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt.string()};
+  test::TmpfsMount tmpfs(mnt, "64k");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tmpfs.error();
 
   test::writeFile(mnt / "filler", std::string(16 * 1024, 'x'));
   AccessLogOptions o;

@@ -25,6 +25,7 @@
 #include "tests/support/api_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tmpfs_mount.h"
 
 namespace medrelay::test {
 namespace {
@@ -444,14 +445,8 @@ TEST_F(AccessLogProcessTest, WindowEndClosesSessionsAndTheRoom) {
 // not ready, the error metric counts; with space again the log recovers and joins work.
 TEST_F(AccessLogProcessTest, DiskFullRefusesJoinsUntilSpaceReturns) {
   const auto mnt = dir_.path() / "mnt";
-  std::filesystem::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k,mode=0700") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt.string()};
+  TmpfsMount tmpfs(mnt, "256k");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tmpfs.error();
   ASSERT_NO_FATAL_FAILURE(start({"--set", "access_log.dir=" + (mnt / "log").string()}));
   const std::string room = createRoom();
   const Issued patient = invite(room, "patient", "subj-pt-full");

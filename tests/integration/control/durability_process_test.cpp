@@ -32,6 +32,7 @@
 #include "tests/support/api_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tmpfs_mount.h"
 
 namespace medrelay::test {
 namespace {
@@ -229,14 +230,8 @@ TEST_F(DurabilityProcessTest, SigkillDuringInviteBurstsLeavesNoInviteWithoutItsR
 TEST_F(DurabilityProcessTest, DiskFullHangupAndAdmissionAgreeWithTheLogOnceSpaceReturns) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
   const auto mnt = dir_.path() / "mnt";
-  std::filesystem::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=2m,mode=0700") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt.string()};
+  TmpfsMount tmpfs(mnt, "2m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tmpfs.error();
   const std::string log_dir = (mnt / "log").string();
   ASSERT_NO_FATAL_FAILURE(start(dir_.str() + "/data", {"--set", "access_log.dir=" + log_dir}));
 
