@@ -427,6 +427,7 @@ void ConsultationService::admit(const std::string& room_id, const Caller& caller
             logged.ok() ? completeAdmission(room_id, now_us, id) : Result<Room>(logged.error());
         if (!logged.ok()) (void)undoEnabling(rec, id);
         if (started.ok()) {
+          if (terminator_ != nullptr) terminator_->consultationStarted(room_id);
           events_.publish(RoomEvent{RoomEventType::kAdmitted,
                                     room_id,
                                     rec.invite,

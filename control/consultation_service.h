@@ -31,6 +31,10 @@ class SessionTerminator {
  public:
   virtual ~SessionTerminator() = default;
   virtual void endSession(const std::string& session_id, std::string_view reason) = 0;
+  // Admission is durable: start forwarding now, before the API answers, so media a client sends
+  // on the answer finds the room's rules in place (the admitted event reaches the media plane
+  // only on a later loop iteration).
+  virtual void consultationStarted(const std::string& /*room_id*/) {}
 };
 
 // Who calls an operation that both the backend and a participant may call (admit, end).

@@ -202,19 +202,30 @@ void WhipEndpoint::onWorkerSessionEnded(const std::string& sessionId,
 
 void WhipEndpoint::watchRoom(const std::string& roomId) {
   if (!service_ || roomWatches_.count(roomId)) return;
-  const size_t w = workerFor(roomId);
   std::weak_ptr<char> alive = alive_;
   roomWatches_[roomId] = service_->events().subscribe(
-      roomId, control::Audience::kBackend, [this, alive, roomId, w](const nlohmann::json& ev) {
+      roomId, control::Audience::kBackend, [this, alive, roomId](const nlohmann::json& ev) {
+        // Held subscriptions start flowing (policy rule 6): the room's rules as admitted. The
+        // admission normally arrives first through consultationStarted; applying the same rules
+        // again changes nothing.
         if (alive.expired() || ev.value("type", "") != "admitted") return;
-        // Held subscriptions start flowing (policy rule 6): the room's rules as admitted.
-        auto room = service_->getRoom(roomId);
-        if (!room.ok()) return;
-        auto rules = forwardingRules(room->room, participants_[roomId]);
-        pool_.postTo(w, [this, roomId, w, rules = std::move(rules)]() mutable {
-          if (workers_[w].router) workers_[w].router->setForwardingRules(roomId, std::move(rules));
-        });
+        applyForwardingRules(roomId);
       });
+}
+
+void WhipEndpoint::consultationStarted(const std::string& roomId) {
+  if (started_ && participants_.count(roomId)) applyForwardingRules(roomId);
+}
+
+void WhipEndpoint::applyForwardingRules(const std::string& roomId) {
+  if (!service_) return;
+  auto room = service_->getRoom(roomId);
+  if (!room.ok()) return;
+  const size_t w = workerFor(roomId);
+  auto rules = forwardingRules(room->room, participants_[roomId]);
+  pool_.postTo(w, [this, roomId, w, rules = std::move(rules)]() mutable {
+    if (workers_[w].router) workers_[w].router->setForwardingRules(roomId, std::move(rules));
+  });
 }
 
 }  // namespace medrelay::signalling

@@ -86,6 +86,9 @@ class WhipEndpoint final : public control::SessionTerminator {
 
   // control::SessionTerminator: cancel, revoke, window end, takeover.
   void endSession(const std::string& session_id, std::string_view reason) override;
+  // control::SessionTerminator: the admission is durable; held subscriptions start flowing
+  // (policy rule 6) before the admit call answers.
+  void consultationStarted(const std::string& roomId) override;
 
   // Tests and metrics: worker i's state, read on its loop.
   size_t workerCount() const { return workers_.size(); }
@@ -141,6 +144,8 @@ class WhipEndpoint final : public control::SessionTerminator {
   SessionRecord* authorizeSession(const net::http::Request& request,
                                   net::http::Responder& responder);
   void watchRoom(const std::string& roomId);
+  // Posts the room's rules as the control plane has them now to the room's worker.
+  void applyForwardingRules(const std::string& roomId);
   // On the control thread, from WorkerObserver.
   void onWorkerSessionStale(const std::string& sessionId, bool stale);
   void onWorkerSessionEnded(const std::string& sessionId, media::SessionEndReason reason);
