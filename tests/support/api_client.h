@@ -15,6 +15,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -131,6 +132,18 @@ class ApiClient {
   uint16_t port_;
   std::string bearer_;
 };
+
+// Polls GET /readyz every 100 ms until it answers 200 or `timeout` passes; the last status.
+inline int waitForReady(uint16_t port,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
+  int status = 0;
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (status != 200 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = ApiClient(port).get("/readyz").status;
+  }
+  return status;
+}
 
 // The session id at the end of a WHIP/WHEP answer's Location header.
 inline std::string sessionOf(const ApiResponse& r) {

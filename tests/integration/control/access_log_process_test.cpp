@@ -491,12 +491,7 @@ TEST_F(AccessLogProcessTest, DiskFullRefusesJoinsUntilSpaceReturns) {
   // Space again: the writer's retry recovers, the server is ready, the join works.
   std::filesystem::remove(mnt / "filler");
   std::filesystem::remove(mnt / "filler2");
-  int ready = 0;
-  for (int i = 0; i < 100 && ready != 200; ++i) {
-    std::this_thread::sleep_for(milliseconds(100));
-    ready = ApiClient(port_).get("/readyz").status;
-  }
-  ASSERT_EQ(ready, 200);
+  ASSERT_EQ(waitForReady(port_), 200);
   const Timed again = whip(room, patient.token);
   ASSERT_EQ(again.response.status, 201) << again.response.body;
   const std::string session = sessionOf(again.response);

@@ -294,12 +294,7 @@ TEST_F(DurabilityProcessTest, DiskFullHangupAndAdmissionAgreeWithTheLogOnceSpace
 
   std::filesystem::remove(mnt / "filler");
   std::filesystem::remove(mnt / "filler2");
-  int ready = 0;
-  for (int i = 0; i < 100 && ready != 200; ++i) {
-    std::this_thread::sleep_for(milliseconds(100));
-    ready = ApiClient(port_).get("/readyz").status;
-  }
-  ASSERT_EQ(ready, 200);
+  ASSERT_EQ(waitForReady(port_), 200);
   // The owed participant_left is written within a few timer ticks of the recovery.
   std::vector<json> left;
   for (int i = 0; i < 100 && left.empty(); ++i) {
