@@ -150,6 +150,9 @@ class ConsultationService {
                          int64_t silent_since_us = 0);
   // The media plane's periodic report on a live session's link (ignored for unknown sessions).
   void sessionQuality(const std::string& session_id, LinkQuality quality);
+  // Audio first: the media plane stopped (paused) or restarted video to a subscribe session
+  // because of its downlink; published as `video_paused` / `video_resumed` (reason `bandwidth`).
+  void sessionVideoPaused(const std::string& session_id, bool paused);
   // Called with every accepted report (the metrics' histograms).
   void setQualityHook(std::function<void(const Session&, const LinkQuality&)> hook) {
     qualityHook_ = std::move(hook);

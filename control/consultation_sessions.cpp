@@ -315,6 +315,15 @@ void ConsultationService::sessionQuality(const std::string& session_id, LinkQual
                   {{"direction", toString(x.direction)}, {"quality", toJson(quality)}});
 }
 
+void ConsultationService::sessionVideoPaused(const std::string& session_id, bool paused) {
+  auto s = store_.session(session_id);
+  if (!s.ok() || !s->has_value()) return;
+  const Session& x = **s;
+  events_.publish(RoomEvent{paused ? RoomEventType::kVideoPaused : RoomEventType::kVideoResumed,
+                            x.room_id, x.invite_id, x.role, x.subject, x.id, "bandwidth", now()},
+                  {{"direction", toString(x.direction)}});
+}
+
 Result<ParticipantInfo> ConsultationService::participantInfo(const std::string& token,
                                                              const std::string& room_id,
                                                              const std::string& remote) {

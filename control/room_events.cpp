@@ -9,9 +9,9 @@
 namespace medrelay::control {
 
 std::string_view toString(RoomEventType type) {
-  static constexpr std::array<std::string_view, 10> kNames = {
-      "joined",    "published", "admitted",      "left",    "peer-lost",
-      "cancelled", "ended",     "peer-restored", "revoked", "quality"};
+  static constexpr std::array<std::string_view, 12> kNames = {
+      "joined", "published",     "admitted", "left",    "peer-lost",    "cancelled",
+      "ended",  "peer-restored", "revoked",  "quality", "video_paused", "video_resumed"};
   return kNames[static_cast<size_t>(type)];
 }
 
@@ -93,7 +93,10 @@ void RoomEventBus::publish(const RoomEvent& event, const nlohmann::json& data) {
     Subscriber& s = subscribers_.at(id);
     const bool participant = s.audience == Audience::kParticipant;
     bool last = participant && room_over;
-    if (event.type == RoomEventType::kQuality && participant) {
+    const bool link = event.type == RoomEventType::kQuality ||
+                      event.type == RoomEventType::kVideoPaused ||
+                      event.type == RoomEventType::kVideoResumed;
+    if (link && participant) {
       // Its own links; a doctor also sees how the patient's are.
       const bool own = !s.invite_id.empty() && s.invite_id == event.invite_id;
       const bool doctor_seat = s.role == Role::kDoctor || s.role == Role::kAttendingDoctor;

@@ -29,6 +29,8 @@ enum class RoomEventType : uint8_t {
   kPeerRestored,  // a stale publish session is receiving again
   kRevoked,       // an invite was revoked: only that invite's own streams receive it
   kQuality,       // a session's link quality (every few seconds): see RoomEventBus::publish
+  kVideoPaused,   // audio first: video to a subscribe session stopped (reason bandwidth)
+  kVideoResumed,  // … and restarted
 };
 std::string_view toString(RoomEventType type);
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/be_bytes.h"
+#include "media/downlink_estimator.h"
 #include "media/rtp/rtcp_packet.h"
 #include "media/rtp/rtp_codecs.h"
 #include "media/rtp/rtp_packet.h"
@@ -105,6 +107,11 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
       if (producer->ext.audioLevel && consumer.ext.audioLevel) {
         consumer.extMap[producer->ext.audioLevel] = consumer.ext.audioLevel;
       }
+      // The publisher's transport-wide sequence number element becomes ours (rewritten per
+      // packet in forward): no byte moves for a browser's packets.
+      if (subscriber.downlink() && producer->ext.transportWideCc) {
+        consumer.extMap[producer->ext.transportWideCc] = subscriber.transportCcExtensionId();
+      }
     }
     consumer.waitingKeyframe = true;
     if (consumer.started) {
@@ -120,7 +127,7 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
   const bool becameAllowed = allowed && !consumer.allowed;
   if (becameAllowed) consumer.waitingKeyframe = true;
   consumer.allowed = allowed;
-  if (producer && allowed && (becameAllowed || !consumer.started) &&
+  if (producer && allowed && (becameAllowed || !consumer.started) && !consumer.paused &&
       consumer.kind == sdp::MediaKind::kVideo && subscriber.transport().connected()) {
     requestKeyframe(*producer);
   }
@@ -128,7 +135,7 @@ void ForwardingRoom::bind(ParticipantSession& subscriber, Consumer& consumer) {
 
 void ForwardingRoom::restartVideo(ParticipantSession& subscriber) {
   for (auto& c : subscriber.consumers()) {
-    if (c->kind != sdp::MediaKind::kVideo || !c->producer || !c->allowed) continue;
+    if (c->kind != sdp::MediaKind::kVideo || !c->producer || !c->allowed || c->paused) continue;
     c->waitingKeyframe = true;
     requestKeyframe(*c->producer);
   }
@@ -259,6 +266,7 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
     ctx_.metrics.dropped[DropReason::kNotConnected].inc();
     return;
   }
+  if (c.paused) return;  // audio first: the subscriber's downlink carries no video now
   const uint64_t t0 = uv_hrtime();
   uint8_t* buf = ctx_.scratch.data();
   if (len + WebRtcTransport::kMaxTrailer > ctx_.scratch.size()) {
@@ -299,6 +307,7 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
       return;
     }
   }
+  stampTransportWide(*c.owner, buf, len, ctx_.scratch.size(), static_cast<int64_t>(t0 / 1000));
   if (c.rtx) c.rtx->store(out->sequence, {buf, len}, ctx_.nowMs());
   const uint64_t nowMs = ctx_.nowMs();
   if (c.kind == sdp::MediaKind::kVideo && c.started && nowMs - c.lastPacketMs >= kFreezeGapMs) {
@@ -313,6 +322,156 @@ void ForwardingRoom::forward(Producer& producer, Consumer& c, const uint8_t* dat
   if (c.owner->transport().sendRtp(buf, len, ctx_.scratch.size())) {
     ctx_.metrics.forwarded(uv_hrtime() - t0);
   }
+  if (c.kind == sdp::MediaKind::kAudio && c.owner->videoPause.probing) {
+    sendProbe(*c.owner, static_cast<int64_t>(t0 / 1000));  // paced by the audio packets
+  }
+}
+
+// Our transport-wide sequence number towards a subscriber (docs/media.md "Subscriber
+// downlink"): in the element the packet already carries, else in one added here.
+void ForwardingRoom::stampTransportWide(ParticipantSession& subscriber, uint8_t* buf, size_t& len,
+                                        size_t capacity, int64_t nowUs) {
+  DownlinkEstimator* downlink = subscriber.downlink();
+  if (downlink == nullptr) return;
+  const uint8_t id = subscriber.transportCcExtensionId();
+  auto packet = RtpPacket::parse({buf, len});
+  if (!packet) return;
+  if (!packet->findExtension(id)) {
+    const uint8_t placeholder[2] = {0, 0};
+    auto grown =
+        addHeaderExtension({buf, capacity - WebRtcTransport::kMaxTrailer}, len, id, placeholder);
+    if (!grown) return;  // sent without: the feedback will not cover it
+    len = *grown;
+    packet = RtpPacket::parse({buf, len});
+    if (!packet) return;
+  }
+  packet->setTransportWideSeq(id, downlink->onPacketSent(nowUs, static_cast<uint32_t>(len)));
+}
+
+// Padding-only packets on the subscriber's video RTX stream (RFC 3550 §5.1 padding, RFC 4588:
+// an RTX packet without an original sequence number carries nothing to restore) at the probe
+// rate, a few each time an audio packet goes out. The receiver drops them after its
+// transport-wide feedback has counted them.
+void ForwardingRoom::sendProbe(ParticipantSession& s, int64_t nowUs) {
+  ParticipantSession::VideoPause& vp = s.videoPause;
+  const int64_t elapsedUs = nowUs - vp.probeStartUs;
+  if (elapsedUs < 0 || static_cast<uint64_t>(elapsedUs) > kProbeMs * 1000) return;
+  Consumer* video = probeStream(s);
+  if (video == nullptr) return;
+  const uint64_t owed =
+      probeBps() * static_cast<uint64_t>(elapsedUs) / 8 / 1'000'000;  // bytes by now
+  uint8_t* buf = ctx_.rtxScratch.data();
+  for (int sent = 0; sent < 8 && vp.probeBytes + kRtpHeaderSize < owed; ++sent) {
+    const size_t pad = std::clamp<uint64_t>(owed - vp.probeBytes, 1, 255);
+    std::memset(buf, 0, kRtpHeaderSize + pad);
+    buf[0] = 0xA0;  // V=2, P=1
+    buf[1] = static_cast<uint8_t>(video->rtxPayloadType);
+    storeBe16(buf + 2, video->rtxSequence++);
+    storeBe32(buf + 4, video->lastOutTs);
+    storeBe32(buf + 8, video->rtxSsrc);
+    buf[kRtpHeaderSize + pad - 1] = static_cast<uint8_t>(pad);
+    size_t len = kRtpHeaderSize + pad;
+    stampTransportWide(s, buf, len, ctx_.rtxScratch.size(), nowUs);
+    if (!s.transport().sendRtp(buf, len, ctx_.rtxScratch.size())) return;
+    vp.probeBytes += len;
+  }
+}
+
+Consumer* ForwardingRoom::probeStream(ParticipantSession& s) {
+  for (auto& c : s.consumers()) {
+    if (c->kind == sdp::MediaKind::kVideo && c->rtxSsrc != 0 && c->rtxPayloadType >= 0) {
+      return c.get();
+    }
+  }
+  return nullptr;
+}
+
+// Audio first, once a second per subscriber: below the floor for kPauseAfterMs → pause its
+// video; while paused, probe (or, without transport-wide feedback or RTX, try video again) after
+// a back-off that doubles with every failure up to kMaxProbeBackoffMs.
+void ForwardingRoom::updateVideoPause(ParticipantSession& s, uint64_t now) {
+  const uint64_t floor = ctx_.videoFloorBps;
+  ParticipantSession::VideoPause& vp = s.videoPause;
+  const bool hasVideo = std::any_of(s.consumers().begin(), s.consumers().end(), [](auto& c) {
+    return c->kind == sdp::MediaKind::kVideo && c->producer != nullptr && c->allowed;
+  });
+  if (!vp.paused) {
+    const uint64_t limit = s.receiveLimitBps();
+    if (floor == 0 || !hasVideo || limit == 0 || limit >= floor) {
+      vp.belowFloorSinceMs = 0;
+    } else if (vp.belowFloorSinceMs == 0) {
+      vp.belowFloorSinceMs = now;
+    } else if (now - vp.belowFloorSinceMs >= kPauseAfterMs) {
+      pauseVideo(s, now);
+    }
+    return;
+  }
+  DownlinkEstimator* downlink = s.downlink();
+  if (vp.probing) {
+    if (now - vp.probeStartMs < kProbeMs + kProbeFeedbackMs) return;
+    vp.probing = false;
+    if (downlink != nullptr && downlink->overuses() == vp.overusesAtProbe &&
+        vp.probeAckedBps >= probeBps() * 4 / 5) {
+      downlink->onProbe(vp.probeAckedBps);
+      resumeVideo(s, now);
+      return;
+    }
+    ctx_.metrics.video_flow[metrics::VideoFlow::kProbeFailed].inc();
+    vp.backoffMs = std::min(vp.backoffMs * 2, kMaxProbeBackoffMs);
+    vp.nextProbeMs = now + vp.backoffMs;
+    return;
+  }
+  if (floor == 0 || !hasVideo) {
+    resumeVideo(s, now);  // nothing to pause any more (floor off, producer gone)
+    return;
+  }
+  if (now < vp.nextProbeMs) return;
+  if (downlink != nullptr && probeStream(s) != nullptr) {
+    vp.probing = true;
+    vp.probeStartMs = now;
+    vp.probeStartUs = static_cast<int64_t>(uv_hrtime() / 1000);
+    vp.probeBytes = 0;
+    vp.probeAckedBps = 0;
+    vp.overusesAtProbe = downlink->overuses();
+    return;
+  }
+  resumeVideo(s, now);  // no way to probe: try the video itself; it pauses again if too much
+}
+
+void ForwardingRoom::pauseVideo(ParticipantSession& s, uint64_t now) {
+  ParticipantSession::VideoPause& vp = s.videoPause;
+  for (auto& c : s.consumers()) {
+    if (c->kind == sdp::MediaKind::kVideo) c->paused = true;
+  }
+  vp.paused = true;
+  vp.belowFloorSinceMs = 0;
+  // Paused again soon after a resume: the link is not better yet, wait longer.
+  const bool again = vp.lastResumeMs != 0 && now - vp.lastResumeMs < kMaxProbeBackoffMs;
+  vp.backoffMs = again
+                     ? std::min(std::max(vp.backoffMs, kFirstProbeAfterMs) * 2, kMaxProbeBackoffMs)
+                     : kFirstProbeAfterMs;
+  vp.nextProbeMs = now + vp.backoffMs;
+  ctx_.metrics.video_flow[metrics::VideoFlow::kPaused].inc();
+  callbacks_.onVideoPaused(s, true);
+  // Audio alone is no reason to hold its publishers down.
+  limitPublishersOf(s, true);
+}
+
+void ForwardingRoom::resumeVideo(ParticipantSession& s, uint64_t now) {
+  ParticipantSession::VideoPause& vp = s.videoPause;
+  vp.paused = false;
+  vp.probing = false;
+  vp.lastResumeMs = now;
+  vp.belowFloorSinceMs = 0;
+  for (auto& c : s.consumers()) {
+    if (c->kind != sdp::MediaKind::kVideo || !c->paused) continue;
+    c->paused = false;
+    c->waitingKeyframe = true;  // what was skipped cannot be decoded from: start at a keyframe
+    if (c->producer != nullptr && c->allowed) requestKeyframe(*c->producer);
+  }
+  ctx_.metrics.video_flow[metrics::VideoFlow::kResumed].inc();
+  callbacks_.onVideoPaused(s, false);
+  limitPublishersOf(s, true);
 }
 
 void ForwardingRoom::requestKeyframe(Producer& producer) {
@@ -423,11 +582,81 @@ void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, siz
       const size_t n = std::min(nack->lostSequences(lost), lost.size());
       for (size_t i = 0; i < n; ++i) retransmit(*c, lost[i]);
     }
-    if (item.type() == rtcp::type::kPsfb && fb->fmt() == rtcp::fmt::kAfb) {
-      // The subscriber's own receive estimate (draft-alvestrand-rmcat-remb-03): reported as its
-      // session's quality; the relay does no per-consumer rate adaptation yet.
-      if (auto remb = rtcp::Remb::parse(*fb)) from.rembBps = remb->bitrate();
+    if (item.type() == rtcp::type::kRtpfb && fb->fmt() == rtcp::fmt::kTransportCc) {
+      auto feedback = rtcp::TransportCc::parse(*fb);
+      if (!feedback || from.downlink() == nullptr) continue;
+      const uint64_t decreases = from.downlink()->overuses();
+      from.downlink()->onFeedback(*feedback, static_cast<int64_t>(uv_hrtime() / 1000));
+      if (from.downlink()->overuses() != decreases) ctx_.metrics.downlink_overuse.inc();
+      if (from.videoPause.probing) {
+        // The most the subscriber acknowledged while the probe ran (its window is a second).
+        from.videoPause.probeAckedBps =
+            std::max(from.videoPause.probeAckedBps, from.downlink()->ackedBps());
+      }
+      limitPublishersOf(from, false);
     }
+    if (item.type() == rtcp::type::kPsfb && fb->fmt() == rtcp::fmt::kAfb) {
+      // The subscriber's own receive estimate (draft-alvestrand-rmcat-remb-03): what it can take
+      // when it runs no transport-wide feedback.
+      if (auto remb = rtcp::Remb::parse(*fb)) {
+        from.rembBps = remb->bitrate();
+        if (from.downlink() == nullptr) limitPublishersOf(from, false);
+      }
+    }
+  }
+}
+
+void ForwardingRoom::limitPublishersOf(ParticipantSession& subscriber, bool refresh) {
+  ParticipantSession* done = nullptr;
+  for (auto& c : subscriber.consumers()) {
+    if (c->producer == nullptr || c->producer->owner == done) continue;
+    done = c->producer->owner;
+    limitSender(*done, refresh);
+  }
+}
+
+uint64_t ForwardingRoom::senderLimit(ParticipantSession& publisher) const {
+  uint64_t limit = 0;
+  for (ParticipantSession* s : sessions_) {
+    if (s->publishes() || s->ended() || !s->transport().connected()) continue;
+    if (s->videoPause.paused) continue;  // it takes audio only: no reason to limit the video
+    const bool receives = std::any_of(s->consumers().begin(), s->consumers().end(), [&](auto& c) {
+      return c->allowed && c->producer != nullptr && c->producer->owner == &publisher;
+    });
+    const uint64_t l = receives ? s->receiveLimitBps() : 0;
+    if (l != 0 && (limit == 0 || l < limit)) limit = l;
+  }
+  return limit;
+}
+
+// The bottleneck of a publisher's subscribers as REMB (draft-alvestrand-rmcat-remb-03 §2): a
+// browser's congestion controller keeps its target at or below the last REMB it received, also
+// when it runs on transport-wide feedback, so a patient's thin downlink makes the doctor's
+// encoder send what the patient can receive instead of overflowing the patient's queue. A lower
+// limit goes out at once; the limit is repeated with each receiver report (`refresh`), and once
+// nothing limits the publisher any more a last REMB of kMaxBps lifts the old one.
+void ForwardingRoom::limitSender(ParticipantSession& publisher, bool refresh) {
+  if (publisher.ended() || !publisher.transport().connected()) return;
+  uint64_t limit = senderLimit(publisher);
+  const uint64_t last = publisher.senderLimitBps;
+  if (limit == 0) {
+    if (last == 0 || last == DownlinkEstimator::kMaxBps) return;
+    limit = DownlinkEstimator::kMaxBps;
+  } else if (!refresh && last != 0 && limit + limit / 20 >= last) {
+    return;  // not lower by 5 %: the next receiver report carries it
+  }
+  std::array<uint32_t, 4> ssrcs{};
+  size_t n = 0;
+  for (auto& p : publisher.producers()) {
+    if (p->ssrc != 0 && n < ssrcs.size()) ssrcs[n++] = p->ssrc;
+  }
+  if (n == 0) return;
+  auto& out = ctx_.rtcpScratch;
+  auto w = rtcp::writeRemb({out.data(), out.size() - 64}, kRelaySsrc, limit, {ssrcs.data(), n});
+  if (w && publisher.transport().sendRtcp(out.data(), *w, out.size())) {
+    if (limit < last || last == 0) ctx_.metrics.sender_limits.inc();
+    publisher.senderLimitBps = limit;
+    publisher.senderLimitSentMs = ctx_.nowMs();
   }
 }
 
@@ -483,6 +712,9 @@ void ForwardingRoom::retransmit(Consumer& c, uint16_t seq) {
     std::memcpy(buf, stored.data(), stored.size());  // RFC 4585 without RTX: resend as is
     len = stored.size();
   }
+  // A repair is a packet of the transport like any other: a sequence number of its own.
+  stampTransportWide(*c.owner, buf, len, ctx_.rtxScratch.size(),
+                     static_cast<int64_t>(uv_hrtime() / 1000));
   if (c.owner->transport().sendRtp(buf, len, ctx_.rtxScratch.size())) {
     ctx_.metrics.retransmissions.inc();
   }
@@ -496,7 +728,8 @@ void ForwardingRoom::tick() {
     if (s->publishes() || !s->transport().connected()) continue;
     uint64_t bits = 0;
     for (auto& c : s->consumers()) {
-      if (c->waitingKeyframe && c->allowed && c->producer && c->kind == sdp::MediaKind::kVideo) {
+      if (c->waitingKeyframe && c->allowed && c->producer && !c->paused &&
+          c->kind == sdp::MediaKind::kVideo) {
         requestKeyframe(*c->producer);
       }
       // What this subscriber received of the last second, as its receiver reports tell.
@@ -511,7 +744,8 @@ void ForwardingRoom::tick() {
       q.rttMs = std::max(q.rttMs, static_cast<uint32_t>(c->rttMs));
     }
     s->quality.bitrateBps = bits;
-    s->quality.estimateBps = s->rembBps;
+    s->quality.estimateBps = s->receiveLimitBps();
+    updateVideoPause(*s, now);
   }
   for (ParticipantSession* s : sessions_) {
     if (!s->publishes() || !s->transport().connected()) continue;
@@ -549,12 +783,17 @@ void ForwardingRoom::tick() {
     size_t len = *rr;
     // A sender with transport-wide feedback runs its own estimator on it; REMB only for the
     // others (draft-alvestrand-rmcat-remb-03), from the receive rate.
-    if (s->transportCc() == nullptr && s->remb()) {
-      auto remb = rtcp::writeRemb({out.data() + len, out.size() - 64 - len}, kRelaySsrc,
-                                  rembEstimate(bits), {ssrcs.data(), n});
+    const bool goodputRemb = s->transportCc() == nullptr && s->remb();
+    if (goodputRemb) {
+      const uint64_t limit = senderLimit(*s);
+      const uint64_t estimate = rembEstimate(bits);
+      auto remb =
+          rtcp::writeRemb({out.data() + len, out.size() - 64 - len}, kRelaySsrc,
+                          limit != 0 ? std::min(limit, estimate) : estimate, {ssrcs.data(), n});
       if (remb) len += *remb;
     }
     s->transport().sendRtcp(out.data(), len, out.size());
+    if (!goodputRemb) limitSender(*s, true);
   }
 }
 

@@ -28,6 +28,8 @@ class ForwardingRoom {
     // The session's transport is gone (ICE or DTLS failed, consent lost, close_notify); the owner
     // removes it later.
     virtual void onSessionFailed(ParticipantSession& session, SessionEndReason reason) = 0;
+    // Audio first: video to the subscribe session paused (true) or resumed.
+    virtual void onVideoPaused(ParticipantSession& session, bool paused) = 0;
   };
   // A keyframe request not answered by the first packet of a keyframe within this is sent again
   // (the request or the keyframe was lost). Until then further wishes wait: asking again while
@@ -35,6 +37,15 @@ class ForwardingRoom {
   // already slow.
   static constexpr uint64_t kKeyframeRequestTimeoutMs = 500;
   static constexpr uint32_t kRelaySsrc = 0x6d72656c;  // "mrel": sender SSRC of our own RTCP
+  // Audio first (docs/media.md "Subscriber downlink"): below the video floor this long pauses a
+  // subscriber's video; the first probe follows after kFirstProbeAfterMs, each failed one doubles
+  // the wait up to kMaxProbeBackoffMs. A probe sends padding at 1.5 × the floor for kProbeMs and
+  // is judged kProbeFeedbackMs later.
+  static constexpr uint64_t kPauseAfterMs = 2000;
+  static constexpr uint64_t kFirstProbeAfterMs = 2000;
+  static constexpr uint64_t kMaxProbeBackoffMs = 30000;
+  static constexpr uint64_t kProbeMs = 1000;
+  static constexpr uint64_t kProbeFeedbackMs = 500;
 
   ForwardingRoom(std::string id, WorkerContext& ctx, Callbacks& callbacks);
   const std::string& id() const { return id_; }
@@ -81,6 +92,19 @@ class ForwardingRoom {
   void onProducerRtcp(ParticipantSession& from, uint8_t* data, size_t len);
   void onConsumerReport(ParticipantSession& from, const rtcp::Item& item);
   void retransmit(Consumer& consumer, uint16_t seq);
+  // Sends each publisher the bottleneck of its subscribers' downlinks (REMB).
+  void limitPublishersOf(ParticipantSession& subscriber, bool refresh);
+  void limitSender(ParticipantSession& publisher, bool refresh);
+  uint64_t senderLimit(ParticipantSession& publisher) const;
+  void stampTransportWide(ParticipantSession& subscriber, uint8_t* buf, size_t& len,
+                          size_t capacity, int64_t nowUs);
+  // Audio first.
+  void updateVideoPause(ParticipantSession& subscriber, uint64_t nowMs);
+  void pauseVideo(ParticipantSession& subscriber, uint64_t nowMs);
+  void resumeVideo(ParticipantSession& subscriber, uint64_t nowMs);
+  void sendProbe(ParticipantSession& subscriber, int64_t nowUs);
+  static Consumer* probeStream(ParticipantSession& subscriber);
+  uint64_t probeBps() const { return ctx_.videoFloorBps * 3 / 2; }
 
   std::string id_;
   WorkerContext& ctx_;

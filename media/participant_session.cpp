@@ -64,6 +64,10 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room,
       p->firOnly = m.feedback.ccmFir && !m.feedback.nackPli;
       producers_.push_back(std::move(p));
     } else if (m.sendTrack) {
+      if (m.feedback.transportCc && m.extensions.transportWideCc != 0 && !downlink_) {
+        downlink_ = std::make_unique<DownlinkEstimator>();
+        transportCcExtId_ = m.extensions.transportWideCc;
+      }
       auto c =
           std::make_unique<Consumer>(randomValue<uint16_t>() & 0x7fff, randomValue<uint32_t>());
       c->owner = this;

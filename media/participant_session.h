@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "media/downlink_estimator.h"
 #include "media/rtp/nack_generator.h"
 #include "media/rtp/receive_statistics.h"
 #include "media/rtp/rtp_codecs.h"
@@ -29,6 +30,7 @@ struct WorkerContext {
   WorkerTransport& transport;
   DtlsContext& dtls;
   metrics::MediaWorkerMetrics& metrics;
+  uint64_t videoFloorBps = 0;  // Router::Options::videoFloorBps
   // Per-packet scratch (one thread): a forwarded copy plus room for the SRTP trailer.
   std::array<uint8_t, 4096 + WebRtcTransport::kMaxTrailer> scratch{};
   std::array<uint8_t, 4096 + WebRtcTransport::kMaxTrailer> rtxScratch{};
@@ -81,6 +83,7 @@ struct Consumer {
   bool allowed = false;         // the room's ForwardingRules (waiting room)
   bool started = false;         // a packet was forwarded since the last (re)bind
   bool waitingKeyframe = true;  // video: no keyframe forwarded since the last (re)bind
+  bool paused = false;          // video: audio first, the subscriber's downlink is too thin
   RtpSeqTsRewriter rewriter;
   Vp8PictureIdRewriter vp8;  // VP8 only
   uint16_t rtxSequence = 0;
@@ -154,6 +157,36 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   // goog-remb negotiated on some media section (draft-alvestrand-rmcat-remb-03).
   bool remb() const { return remb_; }
 
+  // Send-side estimation of this subscriber's downlink, when its offer and our answer negotiated
+  // transport-wide-cc and rtcp-fb transport-cc: every packet we send it carries our
+  // transport-wide sequence number under transportCcExtensionId(); nullptr otherwise.
+  DownlinkEstimator* downlink() { return downlink_.get(); }
+  // What this subscriber can take (bit/s), when something bounds it: the downlink estimate once
+  // it is bounded, else the subscriber's own REMB; 0 when nothing is known.
+  uint64_t receiveLimitBps() const {
+    if (downlink_) return downlink_->bounded() ? downlink_->estimateBps() : 0;
+    return rembBps;
+  }
+  // Subscriber, audio first (docs/media.md "Subscriber downlink"): video paused while the
+  // downlink limit is below the floor; padding probes on the video's RTX stream test whether
+  // the link carries video again, spaced by a growing back-off.
+  struct VideoPause {
+    bool paused = false;
+    uint64_t belowFloorSinceMs = 0;
+    uint64_t lastResumeMs = 0;
+    uint64_t nextProbeMs = 0;
+    uint64_t backoffMs = 0;
+    bool probing = false;
+    uint64_t probeStartMs = 0;
+    int64_t probeStartUs = 0;
+    uint64_t probeBytes = 0;
+    uint64_t probeAckedBps = 0;
+    uint64_t overusesAtProbe = 0;
+  } videoPause;
+  // Publisher: the limit last sent to it as REMB (0: none yet) and when.
+  uint64_t senderLimitBps = 0;
+  uint64_t senderLimitSentMs = 0;
+
   // The producer an incoming packet belongs to (primary or RTX SSRC); learns SSRCs from the
   // payload type when the offer announced none. isRtx tells which.
   Producer* findProducer(uint32_t ssrc, uint8_t payloadType, bool& isRtx);
@@ -173,6 +206,7 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   std::vector<std::unique_ptr<Producer>> producers_;
   std::vector<std::unique_ptr<Consumer>> consumers_;
   std::unique_ptr<rtcp::TransportCcFeedback> transportCc_;
+  std::unique_ptr<DownlinkEstimator> downlink_;
   uint8_t transportCcExtId_ = 0;
   bool remb_ = false;
   bool ended_ = false;

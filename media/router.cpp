@@ -39,6 +39,7 @@ Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
   if (!d.ok()) return d.error();
   r->dtls_ = std::move(d).value();
   r->ctx_.reset(new WorkerContext{dispatcher, *r->transport_, *r->dtls_, metrics});
+  r->ctx_->videoFloorBps = r->options_.videoFloorBps;
   Router* self = r.get();
   r->tick_ = std::make_unique<net::Timer>(dispatcher, [self] {
     for (auto& [id, room] : self->rooms_) room->tick();
@@ -195,6 +196,10 @@ void Router::reportQuality() {
 
 void Router::onSessionConnected(ParticipantSession& session) {
   if (observer_ != nullptr) observer_->onSessionConnected(session.id());
+}
+
+void Router::onVideoPaused(ParticipantSession& session, bool paused) {
+  if (observer_ != nullptr) observer_->onVideoPaused(session.id(), paused);
 }
 
 void Router::onSessionFailed(ParticipantSession& session, SessionEndReason reason) {

@@ -29,6 +29,9 @@ class Router final : public ForwardingRoom::Callbacks {
     std::chrono::milliseconds consentTimeout{30000};  // RFC 7675 §5.1
     // Every this many 1 s ticks each connected session's SessionQuality goes to the observer.
     int qualityTicks = 2;
+    // Audio first (docs/media.md "Subscriber downlink"): a subscriber whose downlink limit stays
+    // below this gets no video until probes show the link carries 1.5 × it; 0 never pauses.
+    uint64_t videoFloorBps = 100'000;
   };
 
   // `observer` (may be null) hears of every session's liveness on this worker's thread.
@@ -63,6 +66,7 @@ class Router final : public ForwardingRoom::Callbacks {
   // ForwardingRoom::Callbacks
   void onSessionConnected(ParticipantSession& session) override;
   void onSessionFailed(ParticipantSession& session, SessionEndReason reason) override;
+  void onVideoPaused(ParticipantSession& session, bool paused) override;
 
  private:
   Router(net::Dispatcher& dispatcher, metrics::MediaWorkerMetrics& metrics,

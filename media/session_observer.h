@@ -47,6 +47,9 @@ class SessionObserver {
   virtual void onSessionStale(const std::string& sessionId, bool stale) = 0;
   // Every Router::Options::qualityInterval, for each connected session.
   virtual void onSessionQuality(const std::string& sessionId, const SessionQuality& quality) = 0;
+  // Audio first (docs/media.md "Subscriber downlink"): video to this subscribe session stopped
+  // because its downlink carries less than the video floor (paused = true), or resumed.
+  virtual void onVideoPaused(const std::string& sessionId, bool paused) = 0;
   // The session is gone; the Router has destroyed it. Not called for Router::closeSession.
   virtual void onSessionEnded(const std::string& sessionId, SessionEndReason reason) = 0;
 };

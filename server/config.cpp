@@ -54,6 +54,7 @@ const SettingSpec kSettings[] = {
     MR_SETTING(media, tcp_port, 0, 65535),
     MR_SETTING(media, workers, 0, 64),
     MR_SETTING(media, stale_after_ms, 500, 60000),
+    MR_SETTING(media, video_floor_kbps, 0, 10000),
     MR_SETTING(media, connect_timeout_ms, 1000, 120000),
     MR_SETTING(media, consent_timeout_ms, 1000, 120000),
     MR_SETTING(turn, enabled),

@@ -39,6 +39,7 @@ struct Config {
     uint32_t workers = 0;       // 0: one per core
     // Session liveness (docs/media.md "Session liveness").
     uint32_t stale_after_ms = 2000;       // silent this long: stale, a rejoin may take it over
+    uint32_t video_floor_kbps = 100;      // below this downlink: audio only to that subscriber
     uint32_t connect_timeout_ms = 20000;  // ICE + DTLS must be done within this (ice-failed)
     uint32_t consent_timeout_ms = 30000;  // RFC 7675 §5.1 consent expiry (consent-timeout)
     bool operator==(const Media&) const = default;

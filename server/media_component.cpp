@@ -10,6 +10,7 @@ signalling::WhipEndpoint::Options endpointOptions(const Config::Media& media) {
   o.udpPort = media.udp_port;
   o.tcpPort = media.tcp_port;
   o.router.staleAfter = std::chrono::milliseconds(media.stale_after_ms);
+  o.router.videoFloorBps = uint64_t{media.video_floor_kbps} * 1000;
   o.router.connectTimeout = std::chrono::milliseconds(media.connect_timeout_ms);
   o.router.consentTimeout = std::chrono::milliseconds(media.consent_timeout_ms);
   return o;

@@ -153,6 +153,13 @@ void WhipEndpoint::WorkerObserver::onSessionQuality(const std::string& sessionId
   });
 }
 
+void WhipEndpoint::WorkerObserver::onVideoPaused(const std::string& sessionId, bool paused) {
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId, paused] {
+    if (alive.expired() || !owner->service_ || !owner->sessions_.count(sessionId)) return;
+    owner->service_->sessionVideoPaused(sessionId, paused);
+  });
+}
+
 void WhipEndpoint::WorkerObserver::onSessionEnded(const std::string& sessionId,
                                                   media::SessionEndReason reason) {
   owner_.control_.post([owner = &owner_, alive = alive_, sessionId, reason] {

@@ -110,6 +110,7 @@ class WhipEndpoint final : public control::SessionTerminator {
     void onSessionQuality(const std::string& sessionId,
                           const media::SessionQuality& quality) override;
     void onSessionEnded(const std::string& sessionId, media::SessionEndReason reason) override;
+    void onVideoPaused(const std::string& sessionId, bool paused) override;
 
    private:
     WhipEndpoint& owner_;

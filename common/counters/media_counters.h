@@ -37,10 +37,13 @@ struct MediaWorkerMetrics {
   ByLabel<KeyframeRequest, ByLabel<Direction, LocalCounter>> keyframe_requests;
   ByLabel<PacketKind, ByLabel<Direction, LocalCounter>> bytes;  // medrelay_media_bytes_total
   ByLabel<DropReason, LocalCounter> dropped;  // medrelay_media_packets_dropped_total
+  LocalCounter downlink_overuse;              // medrelay_downlink_overuse_total
   ByLabel<PacketKind, ByLabel<Direction, LocalCounter>> packets;  // medrelay_media_packets_total
   ByLabel<Direction, LocalCounter> nacks;                         // medrelay_nacks_total
   LocalCounter retransmissions;                                   // medrelay_retransmissions_total
-  LocalCounter retransmissions_suppressed;  // medrelay_retransmissions_suppressed_total
+  LocalCounter retransmissions_suppressed;      // medrelay_retransmissions_suppressed_total
+  LocalCounter sender_limits;                   // medrelay_sender_limits_total
+  ByLabel<VideoFlow, LocalCounter> video_flow;  // medrelay_video_flow_changes_total
   ByLabel<Direction, ByLabel<SrtpError, LocalCounter>> srtp_errors;  // medrelay_srtp_errors_total
   LocalCounter transport_cc_feedback;  // medrelay_transport_cc_feedback_total
   // medrelay_transport_dropped_total: mirrored once a second from the worker's WorkerTransport,

@@ -35,6 +35,15 @@ MEDRELAY_METRICS_LABEL_SET(PacketKind, "kind", MEDRELAY_METRICS_PACKET_KINDS);
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(KeyframeRequest, "kind", MEDRELAY_METRICS_KEYFRAME_REQUESTS);
 
+// Audio first (docs/media.md "Subscriber downlink"): video to a subscriber paused for lack of
+// downlink, resumed after a successful probe (or a trial), or a probe that showed too little.
+#define MEDRELAY_METRICS_VIDEO_FLOW(X) \
+  X(kPaused, "paused")                 \
+  X(kResumed, "resumed")               \
+  X(kProbeFailed, "probe_failed")      \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(VideoFlow, "change", MEDRELAY_METRICS_VIDEO_FLOW);
+
 // Why the packet path dropped a datagram: the packet path reports no errors to a caller, so
 // every drop is counted under one of these (docs/architecture.md, "Errors").
 #define MEDRELAY_METRICS_DROP_REASONS(X)  \

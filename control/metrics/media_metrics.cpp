@@ -63,6 +63,21 @@ void collectMediaMetrics(const std::vector<const WorkerMetrics*>& workers,
       "NACKed packets not resent because they were resent less than a round trip ago.",
       [](const WorkerMetrics& w) -> auto& { return w.media.retransmissions_suppressed; });
   addPerWorker(
+      out, workers, "medrelay_sender_limits_total", counter,
+      "Lower receive limits (REMB) sent to publishers: the bottleneck of their subscribers' "
+      "downlinks.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.sender_limits; });
+  addPerWorker(
+      out, workers, "medrelay_video_flow_changes_total", counter,
+      "Audio first: video to a subscriber paused for lack of downlink, resumed, or a probe "
+      "that failed.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.video_flow; });
+  addPerWorker(
+      out, workers, "medrelay_downlink_overuse_total", counter,
+      "Subscriber downlink estimates lowered because transport-wide feedback showed a queue "
+      "building or heavy loss.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.downlink_overuse; });
+  addPerWorker(
       out, workers, "medrelay_srtp_errors_total", counter,
       "SRTP/SRTCP failures: direction in = unprotect, out = protect.",
       [](const WorkerMetrics& w) -> auto& { return w.media.srtp_errors; });

@@ -168,6 +168,86 @@ std::optional<uint16_t> RtpPacket::transportWideSeq(uint8_t id) const {
   return loadBe16(e->data());
 }
 
+std::optional<size_t> addHeaderExtension(std::span<uint8_t> buffer, size_t size, uint8_t id,
+                                         std::span<const uint8_t> data) {
+  if (size > buffer.size() || id == 0 || data.empty()) return std::nullopt;
+  auto packet = RtpPacket::parse(buffer.first(size));
+  if (!packet || packet->findExtension(id)) return std::nullopt;
+  uint8_t* b = buffer.data();
+  const size_t csrcEnd = kRtpHeaderSize + 4 * size_t{packet->csrcCount()};
+  if (packet->extensionForm() == ExtensionForm::kNone) {
+    if (id > 14 || data.size() > 16) return std::nullopt;
+    const size_t words = (1 + data.size() + 3) / 4;
+    const size_t grow = 4 + 4 * words;
+    if (buffer.size() - size < grow) return std::nullopt;
+    std::memmove(b + csrcEnd + grow, b + csrcEnd, size - csrcEnd);
+    storeBe16(b + csrcEnd, kOneByteExtensionProfile);
+    storeBe16(b + csrcEnd + 2, static_cast<uint16_t>(words));
+    std::memset(b + csrcEnd + 4, 0, 4 * words);
+    b[csrcEnd + 4] = static_cast<uint8_t>((id << 4) | (data.size() - 1));
+    std::memcpy(b + csrcEnd + 5, data.data(), data.size());
+    b[0] |= 0x10;
+    return size + grow;
+  }
+  const bool oneByte = packet->extensionForm() == ExtensionForm::kOneByte;
+  if (!oneByte && packet->extensionForm() != ExtensionForm::kTwoByte) return std::nullopt;
+  if (oneByte && (id > 14 || data.size() > 16)) return std::nullopt;
+  if (!oneByte && data.size() > 255) return std::nullopt;
+  const size_t element = (oneByte ? 1 : 2) + data.size();
+  // The end of the last element: what follows it in the block is padding we may write over.
+  size_t used = 0;
+  bool reserved = false;
+  const auto block = packet->extensionBlock();
+  const auto blockOffset = static_cast<size_t>(block.data() - b);
+  size_t i = 0;
+  while (i < block.size()) {
+    if (block[i] == 0) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    size_t start;
+    if (oneByte) {
+      if ((block[i] >> 4) == 15) {  // stop processing here (§4.2): nothing after it counts
+        reserved = true;
+        break;
+      }
+      len = static_cast<size_t>(block[i] & 0x0F) + 1;
+      start = i + 1;
+    } else {
+      if (block.size() - i < 2) return std::nullopt;
+      len = block[i + 1];
+      start = i + 2;
+    }
+    if (len > block.size() - start) return std::nullopt;
+    i = start + len;
+    used = i;
+  }
+  if (reserved) return std::nullopt;
+  const size_t free = block.size() - used;
+  size_t grow = 0;
+  if (free < element) {
+    grow = (element - free + 3) / 4 * 4;
+    if (block.size() + grow > 4 * size_t{0xFFFF} || buffer.size() - size < grow) {
+      return std::nullopt;
+    }
+    const size_t tail = blockOffset + block.size();
+    std::memmove(b + tail + grow, b + tail, size - tail);
+    std::memset(b + tail, 0, grow);
+    storeBe16(b + blockOffset - 2, static_cast<uint16_t>((block.size() + grow) / 4));
+  }
+  uint8_t* e = b + blockOffset + used;
+  if (oneByte) {
+    e[0] = static_cast<uint8_t>((id << 4) | (data.size() - 1));
+    std::memcpy(e + 1, data.data(), data.size());
+  } else {
+    e[0] = id;
+    e[1] = static_cast<uint8_t>(data.size());
+    std::memcpy(e + 2, data.data(), data.size());
+  }
+  return size + grow;
+}
+
 std::optional<size_t> buildRtx(const RtpPacket& original, uint8_t rtxPayloadType, uint32_t rtxSsrc,
                                uint16_t rtxSequence, std::span<uint8_t> out) {
   const size_t hdr = original.headerSize();

@@ -83,6 +83,15 @@ class RtpPacket {
   ExtensionForm extForm_ = ExtensionForm::kNone;
 };
 
+// Adds header extension element `id` with `data` to the packet of `size` bytes at the start of
+// `buffer`, moving the payload (and padding) back as needed: into the free padding bytes of an
+// existing block, else by growing the block by whole words (RFC 8285 §4.1), else by adding a
+// one-byte block (0xBEDE). One-byte form: id 1..14, 1..16 bytes; two-byte form: id 1..255, up to
+// 255 bytes. Returns the new size; nullopt if the packet does not parse, already carries `id`,
+// has a non-RFC 8285 extension block, or the buffer is too small.
+std::optional<size_t> addHeaderExtension(std::span<uint8_t> buffer, size_t size, uint8_t id,
+                                         std::span<const uint8_t> data);
+
 // RTX, RFC 4588 §4: the RTX payload is the 2-byte original sequence number (OSN) followed by the
 // original payload; header (CSRCs, extensions) is copied; padding is dropped. Writes into out and
 // returns the size; nullopt if out is too small.

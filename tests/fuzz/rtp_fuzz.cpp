@@ -1,6 +1,6 @@
 // RTP fuzz target: parse, accessors, extension lookup/remap, abs-send-time/twcc setters, RTX
 // round trip (must reproduce the unpadded original), VP8/H.264 keyframe checks, the VP8
-// PictureID rewriter.
+// PictureID rewriter, header extension insertion (the payload and padding must survive it).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -56,6 +56,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!o || o->sequenceNumber() != p->sequenceNumber() || o->ssrc() != p->ssrc() ||
       std::memcmp(back + 1, buf + 1, *m - 1) != 0) {
     std::abort();
+  }
+
+  {
+    // Insertion works on the input as received: afterwards the packet parses, carries the new
+    // element and the same payload and padding.
+    static uint8_t original[4096];
+    static uint8_t grown[4096 + 64];
+    std::memcpy(original, data, size);
+    std::memcpy(grown, data, size);
+    const auto before = RtpPacket::parse(std::span<uint8_t>(original, size));
+    const uint8_t id = static_cast<uint8_t>(size % 14 + 1);
+    const uint8_t value[2] = {0x5A, 0xA5};
+    if (const auto grownSize = addHeaderExtension(grown, size, id, value)) {
+      const auto after = RtpPacket::parse(std::span<uint8_t>(grown, *grownSize));
+      if (!before || !after || after->transportWideSeq(id) != 0x5AA5 ||
+          after->payload().size() != before->payload().size() ||
+          after->paddingSize() != before->paddingSize() ||
+          std::memcmp(after->payload().data(), before->payload().data(),
+                      before->payload().size()) != 0) {
+        std::abort();
+      }
+    }
   }
 
   std::array<uint8_t, 256> map{};

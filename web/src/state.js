@@ -43,7 +43,8 @@ export const kConnectionMessages = {
 
 export function initialState() {
   return { phase: 'loading', info: null, role: null, admitted: false, refusal: null,
-           peers: {}, toasts: [], waitingPatient: false, endReason: null, sessions: {} };
+           peers: {}, toasts: [], waitingPatient: false, endReason: null, sessions: {},
+           videoPaused: false };
 }
 
 // The page's own connection over all its sessions ('publish' and the subscribed roles):
@@ -102,6 +103,19 @@ export function reduce(state, action) {
                        toasts: toast(state, 'The patient has been admitted.') };
         if (state.phase === 'waiting') next.phase = 'call';
         return next;
+      }
+      if (e.type === 'video_paused' || e.type === 'video_resumed') {
+        // Audio first (docs/media.md "Subscriber downlink"): the relay stopped sending video to
+        // a participant whose downlink is too thin, and says why the picture stands still.
+        const paused = e.type === 'video_paused';
+        const own = e.invite_id && e.invite_id === state.info?.invite_id;
+        const label = kRoleLabels[e.role] || 'A participant';
+        const text = own
+          ? (paused ? 'Your connection is too slow for video: continuing with audio only.'
+                    : 'Your connection has recovered: video is back.')
+          : (paused ? `${label}'s connection is too slow for video: they continue with audio only.`
+                    : `${label}'s video is back.`);
+        return { ...state, videoPaused: own ? paused : state.videoPaused, toasts: toast(state, text) };
       }
       if (!e.invite_id || e.invite_id === state.info?.invite_id) return state;
       const label = kRoleLabels[e.role] || 'A participant';

@@ -73,6 +73,19 @@ describe('state machine', () => {
     expect(reduce(s, ev({ type: 'joined', role: 'doctor', invite_id: 'me' }))).toBe(before);
     expect(reduce(s, ev({ type: 'peer-lost', role: 'doctor', invite_id: 'me' }))).toBe(before);
   });
+  it('video_paused / video_resumed: own downlink and, for a doctor, the patient\'s', () => {
+    let s = reduce(initialState(), { type: 'info', info: info({ role: 'patient', state: 'in_consultation' }) });
+    s = reduce(s, ev({ type: 'video_paused', role: 'patient', invite_id: 'me', reason: 'bandwidth' }));
+    expect(s.videoPaused).toBe(true);
+    expect(s.toasts.at(-1).text).toBe('Your connection is too slow for video: continuing with audio only.');
+    s = reduce(s, ev({ type: 'video_resumed', role: 'patient', invite_id: 'me', reason: 'bandwidth' }));
+    expect(s.videoPaused).toBe(false);
+    expect(s.toasts.at(-1).text).toBe('Your connection has recovered: video is back.');
+    let d = reduce(initialState(), { type: 'info', info: info({ role: 'doctor', state: 'in_consultation' }) });
+    d = reduce(d, ev({ type: 'video_paused', role: 'patient', invite_id: 'p1', reason: 'bandwidth' }));
+    expect(d.videoPaused).toBe(false);
+    expect(d.toasts.at(-1).text).toBe("Patient's connection is too slow for video: they continue with audio only.");
+  });
   it('peer-restored: the same connection is back after a network loss', () => {
     let s = reduce(initialState(), { type: 'info', info: info({ role: 'patient', state: 'in_consultation' }) });
     s = reduce(s, ev({ type: 'joined', role: 'doctor', invite_id: 'd1' }));

@@ -22,6 +22,10 @@ export const kConditions = {
     settleMs: 20000, measureMs: 20000 },
   downlink_600k: { description: 'patient downlink 600 kbit/s', shaped: true, downlink: '600kbit',
     settleMs: 20000, measureMs: 20000 },
+  // Thinner than the fake camera's ~470 kbit/s of VP8: the doctor's encoder must learn the
+  // patient's downlink from the relay (a REMB limit), peer to peer from its own feedback.
+  downlink_300k: { description: 'patient downlink 300 kbit/s', shaped: true, downlink: '300kbit',
+    settleMs: 20000, measureMs: 20000 },
   step: { description: 'patient uplink 2 Mbit/s, 500 kbit/s, 2 Mbit/s (20 s each)', shaped: true,
     uplink: '2000kbit', settleMs: 15000, measureMs: 60000,
     steps: [{ atMs: 20000, rate: '500kbit' }, { atMs: 40000, rate: '2000kbit' }] },

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <map>
 
 #include "control/consultation_requests.h"
 #include "control/policy.h"
@@ -62,6 +63,44 @@ TEST_F(ConsultationServiceTest, EventsNeverCarrySubjectsToParticipants) {
   // The backend sees who.
   ASSERT_EQ(seen_by_backend.size(), seen_by_patient.size());
   EXPECT_EQ(seen_by_backend[0]["subject"], "subj-doctor-77");
+}
+
+// Audio first: the media plane's pause of a subscription reaches its own participant and, for
+// the patient's, the doctor — not the nurse, whose stream sees only its own links.
+TEST_F(ConsultationServiceTest, VideoPausedReachesItsParticipantAndTheDoctorOnly) {
+  Room room = createRoom(RoomMode::kD2PWithN);
+  const auto doc = invite(room, Role::kDoctor, "subj-d");
+  const auto pat = invite(room, Role::kPatient, "subj-p");
+  const auto nurse = invite(room, Role::kNurse, "subj-n");
+  std::map<std::string, std::vector<nlohmann::json>> seen;
+  ASSERT_TRUE(doc.ok() && pat.ok() && nurse.ok());
+  for (const auto* who : {&doc.value(), &pat.value(), &nurse.value()}) {
+    const std::string name{toString(who->invite.role)};
+    svc_->events().subscribe(
+        room.id, Audience::kParticipant,
+        [&seen, name](const nlohmann::json& e) {
+          if (e["type"] == "video_paused" || e["type"] == "video_resumed") seen[name].push_back(e);
+        },
+        who->invite.id, {}, who->invite.role);
+  }
+  auto patientSub = join(pat->token, room.id, SessionKind::kSubscribe);
+  auto nurseSub = join(nurse->token, room.id, SessionKind::kSubscribe);
+  ASSERT_TRUE(patientSub.ok() && nurseSub.ok());
+  svc_->sessionVideoPaused(patientSub->id, true);
+  svc_->sessionVideoPaused(nurseSub->id, true);
+  svc_->sessionVideoPaused(patientSub->id, false);
+  svc_->sessionVideoPaused("no-such-session", true);  // ended meanwhile: nothing
+  spin(20);
+  ASSERT_EQ(seen["patient"].size(), 2u);
+  EXPECT_EQ(seen["patient"][0]["type"], "video_paused");
+  EXPECT_EQ(seen["patient"][0]["reason"], "bandwidth");
+  EXPECT_EQ(seen["patient"][0]["direction"], "subscribe");
+  EXPECT_EQ(seen["patient"][1]["type"], "video_resumed");
+  ASSERT_EQ(seen["doctor"].size(), 2u);  // the patient's, not the nurse's
+  EXPECT_EQ(seen["doctor"][0]["role"], "patient");
+  ASSERT_EQ(seen["nurse"].size(), 1u);
+  EXPECT_EQ(seen["nurse"][0]["invite_id"], nurse->invite.id);
+  EXPECT_FALSE(seen["nurse"][0].contains("subject"));
 }
 
 TEST_F(ConsultationServiceTest, EventQueuesAreBounded) {

@@ -214,3 +214,81 @@ TEST(RtpPacketTest, RtxDropsPaddingAndRejectsMissingOsn) {
 
 }  // namespace
 }  // namespace medrelay::media
+
+namespace medrelay::media {
+namespace {
+
+std::vector<uint8_t> withRoom(std::vector<uint8_t> b, size_t room = 64) {
+  b.resize(b.size() + room, 0xEE);
+  return b;
+}
+
+TEST(RtpPacketTest, AddExtensionToAPacketWithoutABlock) {
+  // PT 96, seq 1, one CSRC, payload 3 bytes plus 2 bytes of padding (the last counts them).
+  std::vector<uint8_t> raw = {0xA1, 0x60, 0, 1, 0, 0,    0,    9,    0, 0, 0,
+                              7,    0,    0, 0, 5, 0x11, 0x22, 0x33, 0, 2};
+  auto buf = withRoom(raw);
+  const uint8_t seq[2] = {0xBE, 0xEF};
+  auto n = addHeaderExtension(buf, raw.size(), 5, seq);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, raw.size() + 8);
+  auto p = RtpPacket::parse({buf.data(), *n});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->extensionForm(), ExtensionForm::kOneByte);
+  EXPECT_EQ(p->csrcCount(), 1);
+  EXPECT_EQ(p->csrc(0), 5u);
+  EXPECT_EQ(p->transportWideSeq(5), 0xBEEF);
+  ASSERT_EQ(p->payload().size(), 3u);
+  EXPECT_EQ(p->payload()[0], 0x11);
+  EXPECT_EQ(p->paddingSize(), 2u);
+  EXPECT_FALSE(addHeaderExtension(buf, *n, 5, seq));  // already there
+}
+
+TEST(RtpPacketTest, AddExtensionUsesPaddingThenGrowsTheBlock) {
+  // aiortc's packet: elements fill 9 of 12 bytes; 3 bytes of padding take a 2-byte element.
+  auto raw = fromHex(kAiortcVp8);
+  auto buf = withRoom(raw);
+  const uint8_t two[2] = {0x01, 0x02};
+  auto n = addHeaderExtension(buf, raw.size(), 7, two);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, raw.size());
+  // No room left: the next element grows the block by a word.
+  const uint8_t four[4] = {1, 2, 3, 4};
+  auto m = addHeaderExtension(buf, *n, 8, four);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(*m, raw.size() + 8);
+  auto p = RtpPacket::parse({buf.data(), *m});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->transportWideSeq(3), 777);
+  EXPECT_EQ(p->transportWideSeq(7), 0x0102);
+  ASSERT_TRUE(p->findExtension(8));
+  EXPECT_EQ(p->findExtension(8)->size(), 4u);
+  auto original = RtpPacket::parse(raw);
+  ASSERT_TRUE(original);
+  ASSERT_EQ(p->payload().size(), original->payload().size());
+  EXPECT_TRUE(std::equal(p->payload().begin(), p->payload().end(), original->payload().begin()));
+}
+
+TEST(RtpPacketTest, AddExtensionTwoByteFormAndRefusals) {
+  std::vector<uint8_t> raw = {0x90, 0x60, 0x00, 0x01, 0,    0,  0, 1, 0, 0,   0,
+                              2,    0x10, 0x00, 0x00, 0x01, 20, 1, 9, 0, 0xFE};
+  auto buf = withRoom(raw);
+  const uint8_t v[2] = {0xAB, 0xCD};
+  auto n = addHeaderExtension(buf, raw.size(), 200, v);
+  ASSERT_TRUE(n);
+  auto p = RtpPacket::parse({buf.data(), *n});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->transportWideSeq(200), 0xABCD);
+  ASSERT_TRUE(p->findExtension(20));
+  EXPECT_EQ(p->payload().size(), 1u);
+  EXPECT_EQ(p->payload()[0], 0xFE);
+  // One-byte form ids stop at 14; no room in the buffer; not an RTP packet.
+  auto plain = withRoom({0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x42}, 0);
+  EXPECT_FALSE(addHeaderExtension(plain, plain.size(), 15, v));
+  EXPECT_FALSE(addHeaderExtension(plain, plain.size(), 3, v));  // buffer full
+  std::vector<uint8_t> junk(20, 0);
+  EXPECT_FALSE(addHeaderExtension(junk, 12, 3, v));
+}
+
+}  // namespace
+}  // namespace medrelay::media
