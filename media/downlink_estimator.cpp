@@ -19,6 +19,13 @@ constexpr double kThresholdMinMs = 6.0;
 constexpr double kThresholdMaxMs = 600.0;
 constexpr double kThresholdIgnoreMs = 15.0;  // spikes this far above are not learnt from
 constexpr uint64_t kAckedHeadroomBps = 10'000;
+constexpr double kMinQueueMs = 15.0;
+constexpr int64_t kStandingQueueUs = 200'000;
+constexpr int64_t kFirstStandingQueueUs = 500'000;
+// A first limit that nothing confirms (another decrease) within this is released: one
+// congested moment is not a bottleneck.
+constexpr int64_t kConfirmWithinUs = 5'000'000;
+constexpr double kBaselineCreepMs = 0.002;  // per group: about 0.1 ms a second
 // A limit no overuse or loss has confirmed for this long while the sender used less than
 // 1 / kReleaseRatio of it is released.
 constexpr int64_t kReleaseAfterUs = 10'000'000;
@@ -60,6 +67,41 @@ void DownlinkEstimator::onFeedback(const rtcp::TransportCc& feedback, int64_t no
   updateRate(nowUs);
 }
 
+void DownlinkEstimator::onAbsSendTime(uint32_t absSendTime24, int64_t arrivalUs, uint32_t bytes) {
+  absSendTime24 &= 0xFFFFFF;
+  if (!absStarted_) {
+    absStarted_ = true;
+    absUs_ = 0;
+  } else {
+    // Signed difference modulo 2^24 (64 s): a reordered packet goes back a little.
+    int32_t diff = static_cast<int32_t>((absSendTime24 - lastAbs_) & 0xFFFFFF);
+    if (diff >= 0x800000) diff -= 0x1000000;
+    absUs_ += static_cast<int64_t>(diff) * 1'000'000 / (1 << 18);
+  }
+  lastAbs_ = absSendTime24;
+  const Sent packet{0, absUs_, bytes, true};
+  const bool wasValid = previous_.valid;
+  const int64_t group = current_.firstSendUs;
+  onReceived(packet, arrivalUs, arrivalUs);
+  // A group closed: the detector ran; let the rate follow its verdict.
+  if (wasValid && current_.firstSendUs != group) updateRate(arrivalUs);
+}
+
+void DownlinkEstimator::onLossFraction(double fraction, int64_t nowUs) {
+  lastLoss_ = fraction;
+  if (fraction <= kHeavyLoss) return;
+  // Heavy loss: the link carries less than is sent, whatever the delay says (a shallow queue,
+  // or a policer, drops before it delays).
+  const uint64_t base = bounded_ ? estimateBps_ : ackedBps_;
+  if (base == 0) return;
+  estimateBps_ =
+      std::max(kMinBps, static_cast<uint64_t>(static_cast<double>(base) * (1 - 0.5 * fraction)));
+  confirmed_ = true;  // loss is evidence enough
+  bounded_ = true;
+  lastDecreaseUs_ = nowUs;
+  ++overuses_;
+}
+
 void DownlinkEstimator::onReceived(const Sent& sent, int64_t arrivalUs, int64_t nowUs) {
   updateAcked(arrivalUs, sent.bytes);
   if (!current_.valid) {
@@ -88,6 +130,9 @@ void DownlinkEstimator::onGroup(const Group& previous, const Group& current, int
   deltas_ = std::min<uint32_t>(deltas_ + 1, 1000);
   accumulatedMs_ += arrivalDeltaMs - sendDeltaMs;
   smoothedMs_ = kSmoothing * smoothedMs_ + (1 - kSmoothing) * accumulatedMs_;
+  // The delay with an empty queue: the lowest smoothed delay, creeping up slowly so that the
+  // drift between the two clocks is not taken for a queue.
+  baselineMs_ = std::min(baselineMs_ + kBaselineCreepMs, smoothedMs_);
   trendX_[trendHead_] = static_cast<double>(current.lastArrivalUs - firstArrivalUs_) / 1000;
   trendY_[trendHead_] = smoothedMs_;
   trendHead_ = (trendHead_ + 1) % kTrendWindow;
@@ -123,7 +168,11 @@ void DownlinkEstimator::detect(double trend, double sendDeltaMs, int64_t nowUs) 
   if (modified > thresholdMs_) {
     overusingMs_ = overusingMs_ < 0 ? sendDeltaMs / 2 : overusingMs_ + sendDeltaMs;
     ++overuseCount_;
-    if (overusingMs_ > kOveruseTimeMs && overuseCount_ > 1 && trend >= previousTrend_) {
+    // Overuse needs a standing queue too: a receiver that stalled for a moment (a busy
+    // browser reading its socket late) bends the trend but leaves no lasting delay.
+    if (overusingMs_ > kOveruseTimeMs && overuseCount_ > 1 && trend >= previousTrend_ &&
+        standingQueue(nowUs)) {
+      if (signal_ != Signal::kOveruse) ++overuseEpisodes_;
       signal_ = Signal::kOveruse;
       overusingMs_ = 0;
       overuseCount_ = 0;
@@ -150,6 +199,19 @@ void DownlinkEstimator::detect(double trend, double sendDeltaMs, int64_t nowUs) 
     thresholdMs_ = std::clamp(thresholdMs_, kThresholdMinMs, kThresholdMaxMs);
   }
   lastThresholdUpdateUs_ = nowUs;
+}
+
+// A queue that stays: the smoothed delay at least kMinQueueMs above its lowest for
+// kStandingQueueUs (kFirstStandingQueueUs before the first limit on a path). A busy receiver
+// reading its socket late makes short bumps of delay; a sender above the path's rate makes a
+// queue that stays until the sender slows down.
+bool DownlinkEstimator::standingQueue(int64_t nowUs) {
+  if (smoothedMs_ - baselineMs_ < kMinQueueMs) {
+    queueSinceUs_ = -1;
+    return false;
+  }
+  if (queueSinceUs_ < 0) queueSinceUs_ = nowUs;
+  return nowUs - queueSinceUs_ >= (bounded_ ? kStandingQueueUs : kFirstStandingQueueUs);
 }
 
 void DownlinkEstimator::updateAcked(int64_t arrivalUs, uint32_t bytes) {
@@ -180,20 +242,11 @@ void DownlinkEstimator::applyLoss(int64_t nowUs) {
   if (lossSinceUs_ < 0) lossSinceUs_ = nowUs;
   const uint32_t total = lossReceived_ + lossLost_;
   if (nowUs - lossSinceUs_ < kLossWindowUs || total < kLossMinPackets) return;
-  lastLoss_ = static_cast<double>(lossLost_) / total;
+  const double loss = static_cast<double>(lossLost_) / total;
   lossReceived_ = 0;
   lossLost_ = 0;
   lossSinceUs_ = nowUs;
-  if (lastLoss_ <= kHeavyLoss) return;
-  // Heavy loss: the link carries less than is sent, whatever the delay says (a shallow queue,
-  // or a policer, drops before it delays).
-  const uint64_t base = bounded_ ? estimateBps_ : ackedBps_;
-  if (base == 0) return;
-  estimateBps_ =
-      std::max(kMinBps, static_cast<uint64_t>(static_cast<double>(base) * (1 - 0.5 * lastLoss_)));
-  bounded_ = true;
-  lastDecreaseUs_ = nowUs;
-  ++overuses_;
+  onLossFraction(loss, nowUs);
 }
 
 void DownlinkEstimator::updateRate(int64_t nowUs) {
@@ -207,6 +260,13 @@ void DownlinkEstimator::updateRate(int64_t nowUs) {
       if (ackedBps_ == 0) break;
       if (lastDecreaseUs_ >= 0 && nowUs - lastDecreaseUs_ < kMinDecreaseIntervalUs) break;
       const auto target = static_cast<uint64_t>(static_cast<double>(ackedBps_) * kOveruseDecrease);
+      // Confirmed by a later episode of overuse, not by the same one lasting past 300 ms.
+      if (!bounded_) {
+        firstEpisode_ = overuseEpisodes_;
+        confirmed_ = false;
+      } else if (overuseEpisodes_ != firstEpisode_) {
+        confirmed_ = true;
+      }
       estimateBps_ = bounded_ ? std::min(estimateBps_, target) : target;
       estimateBps_ = std::max(estimateBps_, kMinBps);
       bounded_ = true;
@@ -218,6 +278,11 @@ void DownlinkEstimator::updateRate(int64_t nowUs) {
       break;  // the queue drains: hold until it has
     case Signal::kNormal: {
       if (!bounded_ || lastLoss_ > kLightLoss) break;
+      if (!confirmed_ && nowUs - lastDecreaseUs_ >= kConfirmWithinUs) {
+        bounded_ = false;
+        estimateBps_ = kMaxBps;
+        break;
+      }
       if (nowUs - lastDecreaseUs_ >= kReleaseAfterUs &&
           static_cast<double>(estimateBps_) >= kReleaseRatio * static_cast<double>(ackedBps_)) {
         // Quiet for a while and the sender does not even fill the limit: nothing binds it, and

@@ -7,8 +7,9 @@
 // to learn the arrival times. From them:
 //  - delay-based: packets sent within 5 ms form a group; the change of one-way delay between
 //    groups is accumulated, smoothed and fitted with a line over the last 20 groups; a rising
-//    slope above an adaptive threshold is overuse (a queue is building on the path), a falling
-//    one underuse (the queue drains);
+//    slope above an adaptive threshold, with the smoothed delay at least 15 ms above its lowest
+//    for 200 ms (500 ms before the first limit), is overuse (a queue is building on the path),
+//    a falling one underuse (the queue drains);
 //  - loss-based: the share of packets reported lost over about a second;
 //  - rate control (AIMD): on overuse the estimate drops to 0.85 × the rate the subscriber
 //    acknowledged receiving, on loss above 10 % it drops by half the loss, otherwise it grows
@@ -16,9 +17,10 @@
 //    trusted for a little more than it has carried.
 // Until the first overuse or heavy loss the estimate is unbounded (`bounded()` false): nothing
 // has shown a limit, and capping a sender on a guess would slow every healthy call's ramp-up.
-// It becomes unbounded again after 10 s without overuse or heavy loss in which the sender used
-// less than 1/1.4 of it (a limit from one congested moment — or a busy receiver's hiccup — must
-// not hold a sender down for the rest of the call).
+// The first limit needs a queue standing for 500 ms (later ones 200 ms) and is released unless
+// another episode of overuse or heavy loss confirms it within 5 s; any limit is released after 10 s
+// without overuse or heavy loss in which the sender used less than 1/1.4 of it. A limit from
+// one congested moment — or a busy receiver's hiccup — must not hold a sender down.
 //
 // Packet path: fixed-size rings, no allocation, time injected (microseconds, any monotonic
 // clock).
@@ -55,6 +57,14 @@ class DownlinkEstimator {
   // for the history or already reported are ignored.
   void onFeedback(const rtcp::TransportCc& feedback, int64_t nowUs);
 
+  // Receive side, for a publisher without transport-wide feedback (docs/media.md "Congestion
+  // control"): the same delay-based detection and rate control from each packet's send time as
+  // its abs-send-time header extension gives it (24-bit 6.18 fixed-point seconds, wrapping every
+  // 64 s; unwrapped here) and its arrival here.
+  void onAbsSendTime(uint32_t absSendTime24, int64_t arrivalUs, uint32_t bytes);
+  // Receive side: the loss of the last receiver report interval (RFC 3550 §6.4.1 fraction).
+  void onLossFraction(double fraction, int64_t nowUs);
+
   // A probe showed the path carrying `bps` without overuse: the estimate is at least that.
   void onProbe(uint64_t bps) {
     if (bounded_) estimateBps_ = std::max(estimateBps_, std::min(bps, kMaxBps));
@@ -88,11 +98,16 @@ class DownlinkEstimator {
   void onReceived(const Sent& sent, int64_t arrivalUs, int64_t nowUs);
   void onGroup(const Group& previous, const Group& current, int64_t nowUs);
   void detect(double trend, double sendDeltaMs, int64_t nowUs);
+  bool standingQueue(int64_t nowUs);
   void updateRate(int64_t nowUs);
   void updateAcked(int64_t nowUs, uint32_t bytes);
   void applyLoss(int64_t nowUs);
 
   std::array<Sent, kHistory> sent_{};
+  // Receive side: the last abs-send-time and its unwrapped value in microseconds.
+  bool absStarted_ = false;
+  uint32_t lastAbs_ = 0;
+  int64_t absUs_ = 0;
   int64_t nextSeq_ = 0;  // unwrapped sequence number of the next packet sent
 
   // Delay gradient and trendline.
@@ -100,6 +115,8 @@ class DownlinkEstimator {
   Group previous_;
   double accumulatedMs_ = 0;
   double smoothedMs_ = 0;
+  double baselineMs_ = 0;
+  int64_t queueSinceUs_ = -1;
   std::array<double, kTrendWindow> trendX_{};
   std::array<double, kTrendWindow> trendY_{};
   size_t trendCount_ = 0;
@@ -128,6 +145,9 @@ class DownlinkEstimator {
   double lastLoss_ = 0;
 
   bool bounded_ = false;
+  bool confirmed_ = false;  // a later overuse episode (or heavy loss) followed the first limit
+  uint64_t overuseEpisodes_ = 0;
+  uint64_t firstEpisode_ = 0;
   uint64_t estimateBps_ = kMaxBps;
   int64_t lastRateUpdateUs_ = -1;
   int64_t lastDecreaseUs_ = -1;

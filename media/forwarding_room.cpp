@@ -171,6 +171,13 @@ void ForwardingRoom::onRtp(ParticipantSession& from, uint8_t* data, size_t len) 
       sendTransportCc(from, static_cast<uint64_t>(nowUs));
     }
   }
+  if (DownlinkEstimator* uplink = from.uplink()) {
+    // No transport-wide feedback: the relay estimates this uplink itself and says so by REMB.
+    if (auto sent = packet->absSendTime(from.absSendTimeExtensionId())) {
+      uplink->onAbsSendTime(*sent, nowUs, static_cast<uint32_t>(len));
+      if (uplink->overuses() != from.uplinkDecreases) sendReceiverEstimate(from);
+    }
+  }
   bool isRtx = false;
   Producer* producer = from.findProducer(packet->ssrc(), packet->payloadType(), isRtx);
   if (!producer) {
@@ -606,6 +613,35 @@ void ForwardingRoom::onConsumerRtcp(ParticipantSession& from, uint8_t* data, siz
   }
 }
 
+// What a publisher without transport-wide feedback may send (draft-alvestrand-rmcat-remb-03):
+// the goodput ramp while nothing bounds its uplink estimate, never more than that estimate
+// once something does, and never more than its subscribers' bottleneck.
+uint64_t ForwardingRoom::receiverEstimate(ParticipantSession& publisher, uint64_t goodputBps) {
+  uint64_t estimate = rembEstimate(goodputBps);
+  if (DownlinkEstimator* uplink = publisher.uplink(); uplink != nullptr && uplink->bounded()) {
+    estimate = std::min(estimate, uplink->estimateBps());
+  }
+  const uint64_t limit = senderLimit(publisher);
+  return limit != 0 ? std::min(limit, estimate) : estimate;
+}
+
+// The uplink estimate fell: the publisher hears of it at once, not at the next report.
+void ForwardingRoom::sendReceiverEstimate(ParticipantSession& publisher) {
+  publisher.uplinkDecreases = publisher.uplink()->overuses();
+  if (!publisher.remb() || !publisher.transport().connected()) return;
+  std::array<uint32_t, 4> ssrcs{};
+  size_t n = 0;
+  for (auto& p : publisher.producers()) {
+    if (p->ssrc != 0 && n < ssrcs.size()) ssrcs[n++] = p->ssrc;
+  }
+  if (n == 0) return;
+  auto& out = ctx_.rtcpScratch;
+  auto w = rtcp::writeRemb({out.data(), out.size() - 64}, kRelaySsrc,
+                           receiverEstimate(publisher, publisher.uplink()->ackedBps()),
+                           {ssrcs.data(), n});
+  if (w) publisher.transport().sendRtcp(out.data(), *w, out.size());
+}
+
 void ForwardingRoom::limitPublishersOf(ParticipantSession& subscriber, bool refresh) {
   ParticipantSession* done = nullptr;
   for (auto& c : subscriber.consumers()) {
@@ -752,6 +788,7 @@ void ForwardingRoom::tick() {
     // Whatever transport-wide feedback is still owed (the stream may have paused).
     if (s->transportCc() && s->transportCc()->pending()) sendTransportCc(*s, uv_hrtime() / 1000);
     std::array<rtcp::ReportBlock, 4> blocks{};
+    double tickLoss = 0;
     std::array<uint32_t, 4> ssrcs{};
     size_t n = 0;
     uint64_t bits = 0;
@@ -768,6 +805,7 @@ void ForwardingRoom::tick() {
       bits += p->bytesSinceTick * 8;
       p->bytesSinceTick = 0;
       s->quality.lossFraction = std::max(s->quality.lossFraction, b.fractionLost / 256.0);
+      tickLoss = std::max(tickLoss, b.fractionLost / 256.0);
       if (p->clockRate != 0) {
         s->quality.jitterMs = std::max(
             s->quality.jitterMs, static_cast<uint32_t>(uint64_t{b.jitter} * 1000 / p->clockRate));
@@ -784,12 +822,13 @@ void ForwardingRoom::tick() {
     // A sender with transport-wide feedback runs its own estimator on it; REMB only for the
     // others (draft-alvestrand-rmcat-remb-03), from the receive rate.
     const bool goodputRemb = s->transportCc() == nullptr && s->remb();
+    if (DownlinkEstimator* uplink = s->uplink()) {
+      uplink->onLossFraction(tickLoss, static_cast<int64_t>(uv_hrtime() / 1000));
+      s->uplinkDecreases = uplink->overuses();
+    }
     if (goodputRemb) {
-      const uint64_t limit = senderLimit(*s);
-      const uint64_t estimate = rembEstimate(bits);
-      auto remb =
-          rtcp::writeRemb({out.data() + len, out.size() - 64 - len}, kRelaySsrc,
-                          limit != 0 ? std::min(limit, estimate) : estimate, {ssrcs.data(), n});
+      auto remb = rtcp::writeRemb({out.data() + len, out.size() - 64 - len}, kRelaySsrc,
+                                  receiverEstimate(*s, bits), {ssrcs.data(), n});
       if (remb) len += *remb;
     }
     s->transport().sendRtcp(out.data(), len, out.size());

@@ -96,6 +96,8 @@ class ForwardingRoom {
   void limitPublishersOf(ParticipantSession& subscriber, bool refresh);
   void limitSender(ParticipantSession& publisher, bool refresh);
   uint64_t senderLimit(ParticipantSession& publisher) const;
+  uint64_t receiverEstimate(ParticipantSession& publisher, uint64_t goodputBps);
+  void sendReceiverEstimate(ParticipantSession& publisher);
   void stampTransportWide(ParticipantSession& subscriber, uint8_t* buf, size_t& len,
                           size_t capacity, int64_t nowUs);
   // Audio first.

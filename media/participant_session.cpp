@@ -49,6 +49,9 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room,
           m.direction != sdp::MediaDirection::kSendRecv) {
         continue;
       }
+      if (m.feedback.googRemb && m.extensions.absSendTime != 0 && absSendTimeExtId_ == 0) {
+        absSendTimeExtId_ = m.extensions.absSendTime;
+      }
       auto p = std::make_unique<Producer>();
       p->owner = this;
       p->kind = m.kind;
@@ -83,6 +86,11 @@ ParticipantSession::ParticipantSession(WorkerContext& ctx, ForwardingRoom& room,
       if (m.kind == sdp::MediaKind::kVideo) c->rtx = std::make_unique<RtxBuffer>();
       consumers_.push_back(std::move(c));
     }
+  }
+  // Receive-side estimation only where the sender has nothing better: no transport-wide
+  // feedback, but REMB and abs-send-time.
+  if (spec_.publish && !transportCc_ && absSendTimeExtId_ != 0) {
+    uplink_ = std::make_unique<DownlinkEstimator>();
   }
 }
 

@@ -157,6 +157,12 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   // goog-remb negotiated on some media section (draft-alvestrand-rmcat-remb-03).
   bool remb() const { return remb_; }
 
+  // Publisher without transport-wide feedback that negotiated goog-remb and abs-send-time: the
+  // receive-side estimate of its uplink, sent to it as REMB; nullptr otherwise.
+  DownlinkEstimator* uplink() { return uplink_.get(); }
+  uint8_t absSendTimeExtensionId() const { return absSendTimeExtId_; }
+  uint64_t uplinkDecreases = 0;  // uplink()->overuses() when the last REMB went out
+
   // Send-side estimation of this subscriber's downlink, when its offer and our answer negotiated
   // transport-wide-cc and rtcp-fb transport-cc: every packet we send it carries our
   // transport-wide sequence number under transportCcExtensionId(); nullptr otherwise.
@@ -207,6 +213,8 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   std::vector<std::unique_ptr<Consumer>> consumers_;
   std::unique_ptr<rtcp::TransportCcFeedback> transportCc_;
   std::unique_ptr<DownlinkEstimator> downlink_;
+  std::unique_ptr<DownlinkEstimator> uplink_;
+  uint8_t absSendTimeExtId_ = 0;
   uint8_t transportCcExtId_ = 0;
   bool remb_ = false;
   bool ended_ = false;

@@ -150,6 +150,12 @@ bool RtpPacket::setAbsSendTime(uint8_t id, uint32_t value24) {
   return true;
 }
 
+std::optional<uint32_t> RtpPacket::absSendTime(uint8_t id) const {
+  const auto e = findExtension(id);
+  if (!e || e->size() != 3) return std::nullopt;
+  return loadBe24(e->data());
+}
+
 uint32_t RtpPacket::absSendTimeFromMicros(uint64_t micros) {
   // 6.18 fixed point: seconds * 2^18, 24 bits (wraps every 64 s).
   return static_cast<uint32_t>(((micros << 18) / 1000000) & 0xFFFFFF);

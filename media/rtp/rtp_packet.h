@@ -62,6 +62,7 @@ class RtpPacket {
   // abs-send-time (http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time): 24-bit 6.18
   // fixed-point seconds; writes into an existing 3-byte element.
   bool setAbsSendTime(uint8_t id, uint32_t value24);
+  std::optional<uint32_t> absSendTime(uint8_t id) const;
   static uint32_t absSendTimeFromMicros(uint64_t micros);
   // transport-wide-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2): 16-bit sequence.
   bool setTransportWideSeq(uint8_t id, uint16_t seq);

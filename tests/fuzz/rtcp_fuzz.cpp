@@ -1,11 +1,13 @@
-// RTCP fuzz target: compound parse, every typed view, NACK expansion, transport-cc decoding and
-// in-place SSRC rewriting (after which the compound must still parse identically).
+// RTCP fuzz target: compound parse, every typed view, NACK expansion, transport-cc decoding (and
+// the downlink estimator consuming it) and in-place SSRC rewriting (after which the compound must
+// still parse identically).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <span>
 
+#include "media/downlink_estimator.h"
 #include "media/rtp/rtcp_packet.h"
 
 using namespace medrelay::media::rtcp;
@@ -46,6 +48,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t count = 0;
         if (t->forEachStatus([&](const TransportCc::Status&) { ++count; }) &&
             count != t->statusCount()) {
+          std::abort();
+        }
+        // Any feedback — statuses for packets never sent, wild deltas and reference times —
+        // leaves the estimate within its bounds.
+        using medrelay::media::DownlinkEstimator;
+        static DownlinkEstimator estimator;
+        static int64_t clockUs = 0;
+        for (int i = 0; i < 64; ++i) (void)estimator.onPacketSent(clockUs += 500, 1200);
+        estimator.onFeedback(*t, clockUs);
+        if (estimator.estimateBps() < DownlinkEstimator::kMinBps ||
+            estimator.estimateBps() > DownlinkEstimator::kMaxBps) {
           std::abort();
         }
       }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <span>
 
+#include "media/downlink_estimator.h"
 #include "media/rtp/rtp_codecs.h"
 #include "media/rtp/rtp_packet.h"
 #include "media/rtp/rtp_sequence.h"
@@ -40,6 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)h264IsKeyframe(p->payload());
   for (int id = 0; id < 256; ++id) (void)p->findExtension(static_cast<uint8_t>(id));
   (void)p->transportWideSeq(3);
+  if (const auto sent = p->absSendTime(2)) {
+    // The receive-side estimator takes any abs-send-time sequence.
+    static DownlinkEstimator estimator;
+    static int64_t clockUs = 0;
+    estimator.onAbsSendTime(*sent, clockUs += 1000, static_cast<uint32_t>(size));
+    if (estimator.estimateBps() < DownlinkEstimator::kMinBps) std::abort();
+  }
   (void)p->setAbsSendTime(2, 0x123456);
   (void)p->setTransportWideSeq(3, 1);
 

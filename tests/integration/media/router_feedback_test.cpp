@@ -340,5 +340,64 @@ TEST_F(RouterDownlinkTest, ASteadyPathLimitsNobody) {
   EXPECT_EQ(peers_.metrics().sender_limits.value(), 0u);
 }
 
+// A publisher without transport-wide feedback (REMB and abs-send-time, as aiortc offers): the
+// relay's own receive-side estimate, not the goodput, sets the REMB once its packets arrive
+// later and later (a queue on its uplink).
+TEST_F(RouterFeedbackTest, RembFollowsTheReceiveSideEstimateOfAnUplinkWithoutTransportCc) {
+  const RouterPeers::OfferWriter offer = [](bool publish, const std::string& ufrag,
+                                            const std::string& pwd, const std::string& fp) {
+    std::string s = bench::writeOffer(publish, ufrag, pwd, fp, RouterPeers::kAudioSsrc,
+                                      RouterPeers::kVideoSsrc);
+    const std::string vp8 = "a=rtpmap:96 VP8/90000\r\n";
+    s.insert(s.find(vp8) + vp8.size(),
+             "a=rtcp-fb:96 goog-remb\r\n"
+             "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n");
+    return s;
+  };
+  ASSERT_NO_FATAL_FAILURE(connect(offer));
+  ASSERT_NE(peers_.session(0).uplink(), nullptr);
+  std::vector<uint64_t> rembs;
+  peers_.peer(0).setRtcpHandler([&](const uint8_t* data, size_t len) {
+    std::vector<uint8_t> copy(data, data + len);
+    auto compound = rtcp::Compound::parse(copy);
+    if (!compound) return;
+    for (const rtcp::Item item : *compound) {
+      auto fb = rtcp::Feedback::parse(item);
+      if (!fb || item.type() != rtcp::type::kPsfb || fb->fmt() != rtcp::fmt::kAfb) continue;
+      if (auto remb = rtcp::Remb::parse(*fb)) rembs.push_back(remb->bitrate());
+    }
+  });
+  // 1,000-byte packets every 10 ms (800 kbit/s) whose abs-send-time advances only 7 ms each.
+  uint64_t sentUs = 0;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::array<uint8_t, 1100> b{};
+    b[0] = 0x90;  // X: one-byte extension block with abs-send-time (id 2)
+    b[1] = 96;
+    b[2] = static_cast<uint8_t>(seq_ >> 8);
+    b[3] = static_cast<uint8_t>(seq_++);
+    for (int i = 0; i < 4; ++i) {
+      b[8 + i] = static_cast<uint8_t>(RouterPeers::kVideoSsrc >> (24 - 8 * i));
+    }
+    b[12] = 0xBE;
+    b[13] = 0xDE;
+    b[15] = 1;
+    b[16] = 0x22;  // id 2, 3 bytes
+    const uint32_t abs = RtpPacket::absSendTimeFromMicros(sentUs);
+    b[17] = static_cast<uint8_t>(abs >> 16);
+    b[18] = static_cast<uint8_t>(abs >> 8);
+    b[19] = static_cast<uint8_t>(abs);
+    b[20] = 0x10;  // VP8 descriptor, S=1
+    b[21] = 0x01;  // a delta frame
+    ASSERT_TRUE(peers_.peer(0).sendRtp(b.data(), 1000, b.size()));
+    sentUs += 7'000;
+    peers_.runFor(10ms);
+  }
+  ASSERT_FALSE(rembs.empty());
+  // The goodput rule alone would say 1.5 × 800 + 150 = 1,350 kbit/s.
+  EXPECT_LT(rembs.back(), 700'000u);
+  EXPECT_TRUE(peers_.session(0).uplink()->bounded());
+}
+
 }  // namespace
 }  // namespace medrelay::media

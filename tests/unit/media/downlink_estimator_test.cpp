@@ -23,6 +23,12 @@ class PathSim {
       : rateBps_(rateBps), queueUs_(queueUs), loss_(loss) {}
   void setRate(uint64_t bps) { rateBps_ = bps; }
   void setLoss(double loss) { loss_ = loss; }
+  // The receiver reads nothing for `stallUs` every `everyUs`: what arrives meanwhile is stamped
+  // when the stall ends (a busy browser reading its socket late).
+  void setStalls(int64_t everyUs, int64_t stallUs) {
+    stallEveryUs_ = everyUs;
+    stallUs_ = stallUs;
+  }
 
   // The sender (rate-limited to `sendBps`, capped by the estimate when `follow`) sends 30
   // frames a second, each a burst of 1,200-byte packets; feedback every 50 ms. Runs until `end`.
@@ -58,7 +64,12 @@ class PathSim {
     const int64_t start = std::max(nowUs_, busyUntilUs_);
     if (start - nowUs_ > queueUs_) return;  // tail drop
     busyUntilUs_ = start + static_cast<int64_t>(uint64_t{size} * 8 * 1'000'000 / rateBps_);
-    inFlight_.emplace_back(seq, busyUntilUs_ + 20'000);
+    int64_t arrival = busyUntilUs_ + 20'000;
+    if (stallEveryUs_ > 0 && arrival % stallEveryUs_ < stallUs_) {
+      arrival += stallUs_ - arrival % stallEveryUs_;
+    }
+    inFlight_.emplace_back(seq, std::max(arrival, lastArrivalUs_));
+    lastArrivalUs_ = inFlight_.back().second;
   }
   void feedback(DownlinkEstimator& est) {
     while (receiver_.pending()) {
@@ -84,6 +95,9 @@ class PathSim {
   int64_t nextFrameUs_ = 1'000'000;
   int64_t nextFeedbackUs_ = 1'050'000;
   int64_t busyUntilUs_ = 0;
+  int64_t lastArrivalUs_ = 0;
+  int64_t stallEveryUs_ = 0;
+  int64_t stallUs_ = 0;
   std::deque<std::pair<uint16_t, int64_t>> inFlight_;
   rtcp::TransportCcFeedback receiver_;
 };
@@ -112,6 +126,30 @@ TEST(DownlinkEstimatorTest, AQueueBuildingBehindABottleneckIsOveruseAndTheEstima
   path.run(est, path.now() + 30 * kSecond, 1'200'000, true);
   EXPECT_GT(est.estimateBps(), 250'000u);
   EXPECT_LT(est.estimateBps(), 650'000u);
+}
+
+TEST(DownlinkEstimatorTest, AReceiverThatStallsNowAndThenIsNoBottleneck) {
+  DownlinkEstimator est;
+  PathSim path(10'000'000, 200'000);
+  path.setStalls(1'300'000, 120'000);  // 120 ms without reading, every 1.3 s
+  path.run(est, path.now() + 20 * kSecond, 1'000'000, false);
+  EXPECT_FALSE(est.bounded());
+  EXPECT_EQ(est.overuses(), 0u);
+}
+
+TEST(DownlinkEstimatorTest, OneCongestedMomentIsNoBottleneck) {
+  DownlinkEstimator est;
+  PathSim path(10'000'000, 1'000'000);
+  path.run(est, path.now() + 5 * kSecond, 1'000'000, true);
+  path.setRate(400'000);  // 500 ms of a thinner path: a queue builds, then drains
+  path.run(est, path.now() + 500'000, 1'000'000, true);
+  path.setRate(10'000'000);
+  path.run(est, path.now() + 1 * kSecond, 1'000'000, true);
+  ASSERT_TRUE(est.bounded());
+  const uint64_t decreases = est.overuses();
+  path.run(est, path.now() + 5 * kSecond, 1'000'000, true);
+  EXPECT_FALSE(est.bounded());
+  EXPECT_EQ(est.overuses(), decreases);
 }
 
 TEST(DownlinkEstimatorTest, HeavyRandomLossBoundsTheEstimateBelowTheAcknowledgedRate) {
@@ -143,20 +181,49 @@ TEST(DownlinkEstimatorTest, TheEstimateGrowsBackWhenTheBottleneckIsLifted) {
   EXPECT_GT(est.estimateBps(), constrained * 2);
 }
 
-TEST(DownlinkEstimatorTest, ALimitFromOneCongestedMomentIsReleasedOnceTheSenderDoesNotFillIt) {
+TEST(DownlinkEstimatorTest, ALimitIsReleasedOnceTheSenderNoLongerFillsIt) {
   DownlinkEstimator est;
-  // Two seconds of a 300 kbit/s bottleneck under a 600 kbit/s sender, then a wide path: the
-  // sender keeps its 600 kbit/s (it needs no more), which never fills the grown limit.
+  // Ten seconds of a 300 kbit/s bottleneck under a sender that follows the estimate, then a
+  // wide path: the sender keeps its 600 kbit/s (it needs no more), which never fills the grown
+  // limit.
   PathSim path(300'000, 1'000'000);
-  path.run(est, path.now() + 2 * kSecond, 600'000, false);
+  path.run(est, path.now() + 10 * kSecond, 600'000, true);
   ASSERT_TRUE(est.bounded());
   path.setRate(10'000'000);
   path.run(est, path.now() + 8 * kSecond, 600'000, false);
   EXPECT_TRUE(est.bounded());  // too soon
-  // Growing 8 % a second from 0.85 × 300 kbit/s, the limit passes 1.4 × 600 kbit/s after about
-  // 16 s.
+  // Growing 8 % a second from about 300 kbit/s, the limit passes 1.4 × 600 kbit/s after about
+  // 14 s.
   path.run(est, path.now() + 12 * kSecond, 600'000, false);
   EXPECT_FALSE(est.bounded());
+}
+
+// Receive side (a publisher without transport-wide feedback): send times from abs-send-time,
+// across its 64 s wrap.
+TEST(DownlinkEstimatorTest, AbsSendTimeDrivesTheSameDetectorOnTheReceiveSide) {
+  auto feed = [](DownlinkEstimator& est, uint64_t linkBps, int seconds) {
+    // 1 Mbit/s of 1,000-byte packets sent every 8 ms, starting 2 s before the 24-bit wrap;
+    // the path carries linkBps with a deep queue.
+    int64_t busyUntil = 0;
+    for (int i = 0; i < seconds * 125; ++i) {
+      const int64_t sendUs = 62'000'000 + int64_t{i} * 8'000;
+      const auto abs = static_cast<uint32_t>((sendUs << 18) / 1'000'000) & 0xFFFFFF;
+      busyUntil = std::max(busyUntil, sendUs) + static_cast<int64_t>(8'000'000'000 / linkBps);
+      est.onAbsSendTime(abs, busyUntil + 30'000, 1000);
+    }
+  };
+  DownlinkEstimator wide;
+  feed(wide, 5'000'000, 10);
+  EXPECT_FALSE(wide.bounded());
+  EXPECT_NEAR(static_cast<double>(wide.ackedBps()), 1'000'000, 100'000);
+  DownlinkEstimator thin;
+  feed(thin, 600'000, 4);
+  ASSERT_TRUE(thin.bounded());
+  EXPECT_LT(thin.estimateBps(), 600'000u);
+  // Heavy loss in a receiver report lowers it further.
+  const uint64_t before = thin.estimateBps();
+  thin.onLossFraction(0.3, 70'000'000);
+  EXPECT_LT(thin.estimateBps(), before);
 }
 
 TEST(DownlinkEstimatorTest, FeedbackForPacketsNeverSentIsIgnored) {
