@@ -150,6 +150,8 @@ class ConsultationService {
                          int64_t silent_since_us = 0);
   // The media plane's periodic report on a live session's link (ignored for unknown sessions).
   void sessionQuality(const std::string& session_id, LinkQuality quality);
+  // The media plane's data channel totals of a live session, for its participant_left record.
+  void sessionDataTotals(const std::string& session_id, const DataChannelTotals& totals);
   // Called with every accepted report (the metrics' histograms).
   void setQualityHook(std::function<void(const Session&, const LinkQuality&)> hook) {
     qualityHook_ = std::move(hook);

@@ -29,6 +29,8 @@ class Router final : public ForwardingRoom::Callbacks {
     std::chrono::milliseconds consentTimeout{30000};  // RFC 7675 §5.1
     // Every this many 1 s ticks each connected session's SessionQuality goes to the observer.
     int qualityTicks = 2;
+    // Every session's data channel limits (docs/media.md "Data channels").
+    DataChannelLimits dataChannels;
   };
 
   // `observer` (may be null) hears of every session's liveness on this worker's thread.
@@ -76,6 +78,8 @@ class Router final : public ForwardingRoom::Callbacks {
   // Once a second, after the rooms' tick: every qualityTicks, reports and resets each connected
   // session's quality.
   void reportQuality();
+  // The session's data channel totals to the observer, if they changed since the last time.
+  void reportDataTotals(ParticipantSession& session);
 
   net::Dispatcher& dispatcher_;
   metrics::MediaWorkerMetrics& metrics_;

@@ -110,6 +110,8 @@ class WhipEndpoint final : public control::SessionTerminator {
     void onSessionQuality(const std::string& sessionId,
                           const media::SessionQuality& quality) override;
     void onSessionEnded(const std::string& sessionId, media::SessionEndReason reason) override;
+    void onSessionDataTotals(const std::string& sessionId,
+                             const media::DataChannelTotals& totals) override;
 
    private:
     WhipEndpoint& owner_;
