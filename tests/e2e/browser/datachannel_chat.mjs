@@ -1,7 +1,8 @@
 // Chromium ↔ Chromium consultation chat through medrelay (docs/media.md "Data channels"): two
 // Debian Chromium browsers publish over WHIP to medrelay_media_harness with a microphone and the
 // `chat` data channel, after admission. Checked: both directions, ordering of 200 messages, ~60 KiB
-// messages, and a partially reliable unordered channel (maxRetransmits 0) on both sides.
+// messages, a partially reliable unordered channel (maxRetransmits 0) on both sides, and a third
+// participant on node-datachannel (libdatachannel) chatting with both browsers.
 // Usage: node datachannel_chat.mjs <medrelay_media_harness>
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -9,7 +10,7 @@ import { check, done, launchBrowser, waitFor } from './harness.mjs';
 
 const [binary] = process.argv.slice(2);
 // 1000 messages/s per session: these bursts test the transport, not the rate limit.
-const harness = spawn(binary, ['d2p', 'doctor', 'patient'], {
+const harness = spawn(binary, ['d2p_with_n', 'doctor', 'patient', 'nurse'], {
   stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, MEDRELAY_HARNESS_DC_RATE: '1000' },
 });
 const info = await new Promise((resolve, reject) => {
@@ -93,6 +94,25 @@ try {
     await waitFor(async () => (await got(patient)).length >= before + 50, 15000, 'unordered messages arrive');
     const ids = new Set((await got(patient)).slice(before).map((x) => x.id));
     if (ids.size !== 50) throw new Error(`got ${ids.size} distinct`);
+  });
+  await check('node-datachannel ↔ Chromium', async () => {
+    const nurse = spawn(process.execPath, ['datachannel_ndc_peer.mjs',
+      `${base}/v1/rooms/${info.room}/whip`, info.invites.nurse.token], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = [];
+    createInterface({ input: nurse.stdout }).on('line', (l) => lines.push(JSON.parse(l)));
+    try {
+      await waitFor(() => lines.some((l) => l.open), 20000, 'the nurse\'s chat opens');
+      nurse.stdin.write(`${JSON.stringify({ send: JSON.stringify({ type: 'chat', id: 'n1', text: 'from ndc' }) })}\n`);
+      for (const page of [doctor, patient]) {
+        await waitFor(async () => (await got(page)).some((m) => m.id === 'n1' && m.from === 'nurse'), 10000, 'Chromium gets the nurse');
+      }
+      await send(patient, 1, 'toNurse');
+      await waitFor(() => lines.some((l) => l.got && JSON.parse(l.got).id === 'toNurse0'), 10000, 'the nurse gets the patient');
+      const m = JSON.parse(lines.find((l) => l.got && JSON.parse(l.got).id === 'toNurse0').got);
+      if (m.from !== 'patient') throw new Error(JSON.stringify(m));
+    } finally {
+      nurse.kill('SIGKILL');
+    }
   });
 } finally {
   for (const b of browsers) await b.close();
