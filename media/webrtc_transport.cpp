@@ -232,8 +232,8 @@ void WebRtcTransport::onDtlsApplicationData(const uint8_t* data, size_t len) {
 }
 
 void WebRtcTransport::onSctpSend(const uint8_t* data, size_t len) {
-  if (!dtls_.send(data, len))
-    metrics_.datachannel_refused[metrics::DataChannelRefusal::kSendFailed].inc();
+  // SCTP retransmits what is lost here (RFC 9260 §6.3.3): count the datagram like media drops.
+  if (!dtls_.send(data, len)) metrics_.dropped[DropReason::kSendFailed].inc();
 }
 
 void WebRtcTransport::onSctpConnected() {
