@@ -153,6 +153,8 @@ class ConsultationService {
   // Audio first: the media plane stopped (paused) or restarted video to a subscribe session
   // because of its downlink; published as `video_paused` / `video_resumed` (reason `bandwidth`).
   void sessionVideoPaused(const std::string& session_id, bool paused);
+  // The media plane's data channel totals of a live session, for its participant_left record.
+  void sessionDataTotals(const std::string& session_id, const DataChannelTotals& totals);
   // Called with every accepted report (the metrics' histograms).
   void setQualityHook(std::function<void(const Session&, const LinkQuality&)> hook) {
     qualityHook_ = std::move(hook);

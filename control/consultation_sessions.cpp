@@ -297,6 +297,13 @@ Result<void> ConsultationService::markStale(const std::string& session_id, bool 
   return {};
 }
 
+void ConsultationService::sessionDataTotals(const std::string& session_id,
+                                            const DataChannelTotals& totals) {
+  auto s = store_.session(session_id);
+  if (!s.ok() || !s->has_value()) return;  // ended meanwhile: its summary is written already
+  quality_.updateData(session_id, totals);
+}
+
 void ConsultationService::sessionQuality(const std::string& session_id, LinkQuality quality) {
   auto s = store_.session(session_id);
   if (!s.ok() || !s->has_value()) return;  // ended meanwhile: its summary is written already

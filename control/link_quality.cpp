@@ -15,13 +15,28 @@ nlohmann::json toJson(const LinkQuality& q) {
 }
 
 nlohmann::json LinkQualityBook::Summary::detail() const {
-  const uint64_t n = std::max<uint64_t>(1, reports);
-  return {{"bitrate_kbps_mean", bitrate_sum / n / 1000},
-          {"loss_permille_mean", static_cast<int64_t>(std::lround(loss_sum / n * 1000))},
-          {"loss_permille_max", static_cast<int64_t>(std::lround(loss_max * 1000))},
-          {"rtt_ms_max", rtt_max},
-          {"freezes", freezes},
-          {"freeze_ms", freeze_ms}};
+  nlohmann::json d = nlohmann::json::object();
+  if (reports > 0) {
+    const uint64_t n = reports;
+    d = {{"bitrate_kbps_mean", bitrate_sum / n / 1000},
+         {"loss_permille_mean", static_cast<int64_t>(std::lround(loss_sum / n * 1000))},
+         {"loss_permille_max", static_cast<int64_t>(std::lround(loss_max * 1000))},
+         {"rtt_ms_max", rtt_max},
+         {"freezes", freezes},
+         {"freeze_ms", freeze_ms}};
+  }
+  if (data) {
+    d["dc_messages_in"] = data->messages_in;
+    d["dc_bytes_in"] = data->bytes_in;
+    d["dc_messages_out"] = data->messages_out;
+    d["dc_bytes_out"] = data->bytes_out;
+    d["dc_refused"] = data->refused;
+  }
+  return d;
+}
+
+void LinkQualityBook::updateData(const std::string& session_id, const DataChannelTotals& totals) {
+  data_[session_id] = totals;
 }
 
 void LinkQualityBook::update(const std::string& session_id, const LinkQuality& q) {
@@ -45,9 +60,17 @@ std::optional<LinkQuality> LinkQualityBook::latest(const std::string& session_id
 
 std::optional<LinkQualityBook::Summary> LinkQualityBook::take(const std::string& session_id) {
   auto it = entries_.find(session_id);
-  if (it == entries_.end()) return std::nullopt;
-  Summary s = it->second.summary;
-  entries_.erase(it);
+  auto dt = data_.find(session_id);
+  if (it == entries_.end() && dt == data_.end()) return std::nullopt;
+  Summary s;
+  if (it != entries_.end()) {
+    s = it->second.summary;
+    entries_.erase(it);
+  }
+  if (dt != data_.end()) {
+    s.data = dt->second;
+    data_.erase(dt);
+  }
   return s;
 }
 

@@ -23,6 +23,16 @@ struct LinkQuality {
 };
 nlohmann::json toJson(const LinkQuality& q);
 
+// A session's data channel traffic over its life, as the media plane counts it (counts only:
+// the relay keeps no message content; docs/media.md "Data channels").
+struct DataChannelTotals {
+  uint64_t messages_in = 0;
+  uint64_t bytes_in = 0;
+  uint64_t messages_out = 0;
+  uint64_t bytes_out = 0;
+  uint64_t refused = 0;
+};
+
 class LinkQualityBook {
  public:
   // Over a session's life, for its participant_left record.
@@ -34,14 +44,19 @@ class LinkQualityBook {
     uint32_t rtt_max = 0;
     uint64_t freezes = 0;
     uint64_t freeze_ms = 0;
+    std::optional<DataChannelTotals> data;
     // detail fields: bitrate_kbps_mean, loss_permille_mean, loss_permille_max, rtt_ms_max,
-    // freezes, freeze_ms (integers: the access log takes no fractions).
+    // freezes, freeze_ms (integers: the access log takes no fractions), once the link was
+    // reported; dc_messages_in, dc_bytes_in, dc_messages_out, dc_bytes_out, dc_refused once the
+    // session used data channels.
     nlohmann::json detail() const;
   };
 
   void update(const std::string& session_id, const LinkQuality& q);
+  // The session's data channel totals so far (replacing the previous ones).
+  void updateData(const std::string& session_id, const DataChannelTotals& totals);
   std::optional<LinkQuality> latest(const std::string& session_id) const;
-  // Removes the session and returns its summary (nullopt if it never reported).
+  // Removes the session and returns its summary (nullopt if it never reported anything).
   std::optional<Summary> take(const std::string& session_id);
   size_t size() const { return entries_.size(); }
 
@@ -51,6 +66,7 @@ class LinkQualityBook {
     Summary summary;
   };
   std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, DataChannelTotals> data_;
 };
 
 }  // namespace medrelay::control

@@ -73,6 +73,10 @@ class ForwardingRoom {
     onConnected(session);
     callbacks_.onSessionConnected(session);
   }
+  // One chat message from a participant (docs/media.md "Data channels"): checked, relabelled
+  // with the sender's role and delivered to exactly the sessions the room's ForwardingRules let
+  // receive the sender's media (forwarding_room_chat.cpp).
+  void onChatMessage(ParticipantSession& from, std::string_view message);
   void onFailed(ParticipantSession& session, SessionEndReason reason) {
     callbacks_.onSessionFailed(session, reason);
   }

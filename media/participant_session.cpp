@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include "media/chat_envelope.h"
 #include "media/forwarding_room.h"
 
 namespace medrelay::media {
@@ -17,6 +18,18 @@ std::optional<WebRtcTransport::Params> transportParams(const sdp::LocalTransport
   p.remotePassword = neg.remoteIcePwd;
   p.remoteFingerprint = *fp;
   p.dtlsRole = neg.dtlsRole;
+  for (const sdp::NegotiatedMedia& m : neg.media) {
+    if (!m.accepted || m.kind != sdp::MediaKind::kApplication) continue;
+    SctpAssociation::Options o;  // maxMessageSize: Router::createSession sets the configured one
+    o.remotePort = m.remoteSctpPort;
+    o.remoteMaxMessageSize = static_cast<size_t>(m.remoteMaxMessageSize);
+    // RFC 8841 §6.1: 0 means the peer takes any size; we still send no more than we accept.
+    if (o.remoteMaxMessageSize == 0) o.remoteMaxMessageSize = SIZE_MAX;
+    o.negotiatedStream = chat::kNegotiatedStream;
+    o.negotiatedLabel = std::string(chat::kLabel);
+    p.sctp = o;
+    break;
+  }
   return p;
 }
 namespace {
@@ -151,6 +164,86 @@ void ParticipantSession::onTransportFailed(SessionEndReason reason) {
   ended_ = true;
   endReason_ = reason;
   room_.onFailed(*this, reason);
+}
+
+void ParticipantSession::onDataChannelOpen(const DataChannel& channel) {
+  if (channel.label != chat::kLabel) {
+    // Only the consultation chat is carried (docs/api "Data channels"): close the channel.
+    const uint16_t stream = channel.stream;
+    ctx_.metrics.datachannel_refused[metrics::DataChannelRefusal::kUnknownLabel].inc();
+    ++dataTotals.refused;
+    if (SctpAssociation* sctp = transport_.sctp()) sctp->closeChannel(stream);
+    return;
+  }
+  // A channel the participant opened (DCEP) wins over the negotiated one it may not have made.
+  if (!channel.negotiated || !chatStream_) chatStream_ = channel.stream;
+}
+
+void ParticipantSession::onDataChannelClosed(const DataChannel& channel) {
+  if (chatStream_ == channel.stream) chatStream_.reset();
+}
+
+void ParticipantSession::onDataChannelMessage(const DataChannel& channel, bool binary,
+                                              const uint8_t* data, size_t len) {
+  using metrics::DataChannelRefusal;
+  ctx_.metrics.datachannel_messages[metrics::Direction::kIn].inc();
+  ctx_.metrics.datachannel_bytes[metrics::Direction::kIn].inc(len);
+  ++dataTotals.messagesIn;
+  dataTotals.bytesIn += len;
+  if (channel.label != chat::kLabel) return refuseData(DataChannelRefusal::kUnknownLabel, "");
+  if (!takeTokens(len)) return refuseData(DataChannelRefusal::kRateLimited, "rate_limited");
+  if (binary) return refuseData(DataChannelRefusal::kBadEnvelope, "bad_envelope");
+  room_.onChatMessage(*this, std::string_view(reinterpret_cast<const char*>(data), len));
+}
+
+bool ParticipantSession::sendChat(std::string_view envelope) {
+  SctpAssociation* sctp = transport_.sctp();
+  if (!chatStream_ || sctp == nullptr) return false;
+  if (!sctp->send(*chatStream_, false, reinterpret_cast<const uint8_t*>(envelope.data()),
+                  envelope.size())) {
+    ctx_.metrics.datachannel_refused[metrics::DataChannelRefusal::kSendFailed].inc();
+    ++dataTotals.refused;
+    return false;
+  }
+  ctx_.metrics.datachannel_messages[metrics::Direction::kOut].inc();
+  ctx_.metrics.datachannel_bytes[metrics::Direction::kOut].inc(envelope.size());
+  ++dataTotals.messagesOut;
+  dataTotals.bytesOut += envelope.size();
+  return true;
+}
+
+void ParticipantSession::refuseData(metrics::DataChannelRefusal reason, std::string_view notice) {
+  ctx_.metrics.datachannel_refused[reason].inc();
+  ++dataTotals.refused;
+  SctpAssociation* sctp = transport_.sctp();
+  if (notice.empty() || !chatStream_ || sctp == nullptr) return;
+  const uint64_t now = ctx_.nowMs();
+  if (noticeSent_ && now - lastNoticeMs_ < 1000) return;
+  noticeSent_ = true;
+  lastNoticeMs_ = now;
+  const std::string text = chat::systemNotice(notice);
+  (void)sctp->send(*chatStream_, false, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
+bool ParticipantSession::takeTokens(size_t len) {
+  // Two token buckets (messages, bytes), each holding one second's worth.
+  const DataChannelLimits& l = ctx_.dataChannels;
+  const double byteBurst = std::max(l.bytesPerSecond, static_cast<double>(l.maxMessageSize));
+  const uint64_t now = ctx_.nowMs();
+  if (!tokensStarted_) {
+    tokensStarted_ = true;
+    messageTokens_ = l.messagesPerSecond;
+    byteTokens_ = byteBurst;
+  } else if (now > tokensAtMs_) {
+    const double seconds = static_cast<double>(now - tokensAtMs_) / 1000.0;
+    messageTokens_ = std::min(l.messagesPerSecond, messageTokens_ + seconds * l.messagesPerSecond);
+    byteTokens_ = std::min(byteBurst, byteTokens_ + seconds * l.bytesPerSecond);
+  }
+  tokensAtMs_ = now;
+  if (messageTokens_ < 1 || byteTokens_ < static_cast<double>(len)) return false;
+  messageTokens_ -= 1;
+  byteTokens_ -= static_cast<double>(len);
+  return true;
 }
 
 }  // namespace medrelay::media

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "media/downlink_estimator.h"
@@ -24,6 +25,15 @@ class ForwardingRoom;
 class ParticipantSession;
 struct Consumer;
 
+// Data channel limits of every session (server config media.datachannel_*; docs/media.md
+// "Data channels").
+struct DataChannelLimits {
+  bool enabled = true;             // answer m=application sections (RFC 8841)
+  size_t maxMessageSize = 65536;   // larger messages are refused and their channel closed
+  double messagesPerSecond = 20;   // per session, burst of one second's worth
+  double bytesPerSecond = 262144;  // per session, burst of max(one second, one message)
+};
+
 // What every session of one worker shares.
 struct WorkerContext {
   net::Dispatcher& dispatcher;
@@ -35,6 +45,8 @@ struct WorkerContext {
   std::array<uint8_t, 4096 + WebRtcTransport::kMaxTrailer> scratch{};
   std::array<uint8_t, 4096 + WebRtcTransport::kMaxTrailer> rtxScratch{};
   std::array<uint8_t, 1500> rtcpScratch{};
+  DataChannelLimits dataChannels{};
+  std::string chatScratch{};  // the envelope being delivered
   uint64_t nowMs() { return dispatcher.nowMs(); }
 };
 
@@ -203,8 +215,25 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   void onTransportRtp(uint8_t* data, size_t len) override;
   void onTransportRtcp(uint8_t* data, size_t len) override;
   void onTransportFailed(SessionEndReason reason) override;
+  void onDataChannelOpen(const DataChannel& channel) override;
+  void onDataChannelMessage(const DataChannel& channel, bool binary, const uint8_t* data,
+                            size_t len) override;
+  void onDataChannelClosed(const DataChannel& channel) override;
+  void onDataChannelRefused() override { ++dataTotals.refused; }
+
+  // Data channels (docs/media.md "Data channels"): the stream of the participant's open `chat`
+  // channel, if any; delivers one envelope on it (counted; false if it could not be sent).
+  std::optional<uint16_t> chatStream() const { return chatStream_; }
+  bool sendChat(std::string_view envelope);
+  // Counts a refused message of this participant and tells it with a system notice (at most one
+  // a second).
+  void refuseData(metrics::DataChannelRefusal reason, std::string_view notice);
+  DataChannelTotals dataTotals;
+  DataChannelTotals reportedDataTotals;  // as last told to the SessionObserver
 
  private:
+  bool takeTokens(size_t len);
+
   WorkerContext& ctx_;
   ForwardingRoom& room_;
   SessionSpec spec_;
@@ -218,6 +247,13 @@ class ParticipantSession final : public WebRtcTransport::Listener {
   uint8_t transportCcExtId_ = 0;
   bool remb_ = false;
   bool ended_ = false;
+  std::optional<uint16_t> chatStream_;
+  double messageTokens_ = 0;
+  double byteTokens_ = 0;
+  uint64_t tokensAtMs_ = 0;
+  bool tokensStarted_ = false;
+  uint64_t lastNoticeMs_ = 0;
+  bool noticeSent_ = false;
   SessionEndReason endReason_ = SessionEndReason::kCount;
 };
 

@@ -40,6 +40,7 @@ Result<std::unique_ptr<Router>> Router::create(net::Dispatcher& dispatcher,
   r->dtls_ = std::move(d).value();
   r->ctx_.reset(new WorkerContext{dispatcher, *r->transport_, *r->dtls_, metrics});
   r->ctx_->videoFloorBps = r->options_.videoFloorBps;
+  r->ctx_->dataChannels = options.dataChannels;
   Router* self = r.get();
   r->tick_ = std::make_unique<net::Timer>(dispatcher, [self] {
     for (auto& [id, room] : self->rooms_) room->tick();
@@ -62,6 +63,8 @@ Result<void> Router::createSession(SessionSpec spec) {
   if (sessions_.count(spec.sessionId)) return makeError("conflict", "session exists");
   spec.transport.connectTimeout = options_.connectTimeout;
   spec.transport.ice.consentTimeout = options_.consentTimeout;
+  if (spec.transport.sctp)
+    spec.transport.sctp->maxMessageSize = options_.dataChannels.maxMessageSize;
   auto& room = rooms_[spec.roomId];
   if (!room) room = std::make_unique<ForwardingRoom>(spec.roomId, *ctx_, *this);
   const std::string id = spec.sessionId;
@@ -189,9 +192,16 @@ void Router::reportQuality() {
   ticks_ = 0;
   for (auto& [id, s] : sessions_) {
     if (s->ended() || !s->transport().connected()) continue;
+    reportDataTotals(*s);
     if (observer_ != nullptr) observer_->onSessionQuality(id, s->quality);
     s->quality = SessionQuality{};
   }
+}
+
+void Router::reportDataTotals(ParticipantSession& s) {
+  if (observer_ == nullptr || s.dataTotals == s.reportedDataTotals) return;
+  s.reportedDataTotals = s.dataTotals;
+  observer_->onSessionDataTotals(s.id(), s.dataTotals);
 }
 
 void Router::onSessionConnected(ParticipantSession& session) {
@@ -209,6 +219,7 @@ void Router::onSessionFailed(ParticipantSession& session, SessionEndReason reaso
   std::weak_ptr<char> alive = alive_;
   dispatcher_.post([this, alive, id, reason] {
     if (alive.expired() || !sessions_.count(id)) return;
+    reportDataTotals(*sessions_[id]);
     destroySession(id);
     if (observer_ != nullptr) observer_->onSessionEnded(id, reason);
   });

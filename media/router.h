@@ -32,6 +32,8 @@ class Router final : public ForwardingRoom::Callbacks {
     // Audio first (docs/media.md "Subscriber downlink"): a subscriber whose downlink limit stays
     // below this gets no video until probes show the link carries 1.5 × it; 0 never pauses.
     uint64_t videoFloorBps = 100'000;
+    // Every session's data channel limits (docs/media.md "Data channels").
+    DataChannelLimits dataChannels;
   };
 
   // `observer` (may be null) hears of every session's liveness on this worker's thread.
@@ -80,6 +82,8 @@ class Router final : public ForwardingRoom::Callbacks {
   // Once a second, after the rooms' tick: every qualityTicks, reports and resets each connected
   // session's quality.
   void reportQuality();
+  // The session's data channel totals to the observer, if they changed since the last time.
+  void reportDataTotals(ParticipantSession& session);
 
   net::Dispatcher& dispatcher_;
   metrics::MediaWorkerMetrics& metrics_;

@@ -34,6 +34,17 @@ struct SessionQuality {
 };
 inline constexpr uint64_t kFreezeGapMs = 500;
 
+// One session's data channel traffic over its life (docs/media.md "Data channels"): counts only,
+// never content.
+struct DataChannelTotals {
+  uint64_t messagesIn = 0;  // received from the participant
+  uint64_t bytesIn = 0;
+  uint64_t messagesOut = 0;  // delivered to the participant
+  uint64_t bytesOut = 0;
+  uint64_t refused = 0;  // its messages the relay refused, and deliveries to it that failed
+  bool operator==(const DataChannelTotals&) const = default;
+};
+
 // Implemented by the owner of a Router. Every call runs on the session's media worker thread;
 // an implementation that touches other state posts to its own thread.
 class SessionObserver {
@@ -50,6 +61,10 @@ class SessionObserver {
   // Audio first (docs/media.md "Subscriber downlink"): video to this subscribe session stopped
   // because its downlink carries less than the video floor (paused = true), or resumed.
   virtual void onVideoPaused(const std::string& sessionId, bool paused) = 0;
+  // A session's data channel totals when they changed, with the quality reports and once more
+  // before onSessionEnded (not for Router::closeSession: the last report stands).
+  virtual void onSessionDataTotals(const std::string& /*sessionId*/,
+                                   const DataChannelTotals& /*totals*/) {}
   // The session is gone; the Router has destroyed it. Not called for Router::closeSession.
   virtual void onSessionEnded(const std::string& sessionId, SessionEndReason reason) = 0;
 };

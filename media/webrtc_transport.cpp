@@ -70,6 +70,7 @@ Result<void> WebRtcTransport::start() {
 
 void WebRtcTransport::close() {
   connectTimer_.stop();
+  sctp_.reset();
   if (registered_) {
     dtls_.close();
     transport_.removeSession(ice_);
@@ -202,6 +203,10 @@ void WebRtcTransport::onDtlsConnected(SrtpProfile profile, const SrtpKeys& keys)
   srtpOut_.emplace(std::move(out).value());
   metrics_.dtls_handshakes.inc();
   if (!selected_ && lastDtlsFrom_) selected_ = lastDtlsFrom_;
+  if (params_.sctp && !sctp_) {
+    // RFC 8841 §4: SCTP starts once DTLS is up; both sides send INIT.
+    sctp_ = SctpAssociation::create(dispatcher_, *this, *params_.sctp);
+  }
   listener_.onTransportConnected();
 }
 
@@ -216,9 +221,64 @@ void WebRtcTransport::onDtlsClosed() {
   fail(SessionEndReason::kDtlsClosed);
 }
 
-void WebRtcTransport::onDtlsApplicationData(const uint8_t* /*data*/, size_t /*len*/) {
-  // Data channels are not negotiated (Capabilities::dataChannels = false).
-  metrics_.dropped[DropReason::kOther].inc();
+void WebRtcTransport::onDtlsApplicationData(const uint8_t* data, size_t len) {
+  if (!sctp_) {
+    // No data channel was negotiated (or the association could not be created).
+    metrics_.dropped[DropReason::kOther].inc();
+    return;
+  }
+  lastPacketMs_ = dispatcher_.nowMs();
+  sctp_->receive(data, len);
+}
+
+void WebRtcTransport::onSctpSend(const uint8_t* data, size_t len) {
+  // SCTP retransmits what is lost here (RFC 9260 §6.3.3): count the datagram like media drops.
+  if (!dtls_.send(data, len)) metrics_.dropped[DropReason::kSendFailed].inc();
+}
+
+void WebRtcTransport::onSctpConnected() {
+  metrics_.sctp_associations.inc();
+}
+
+void WebRtcTransport::onSctpClosed() {
+  MR_LOG_DEBUG(log::get("dtls"), "sctp association closed");
+}
+
+void WebRtcTransport::onDataChannelOpen(const DataChannel& channel) {
+  listener_.onDataChannelOpen(channel);
+}
+
+void WebRtcTransport::onDataChannelMessage(const DataChannel& channel, bool binary,
+                                           const uint8_t* data, size_t len) {
+  listener_.onDataChannelMessage(channel, binary, data, len);
+}
+
+void WebRtcTransport::onDataChannelClosed(const DataChannel& channel) {
+  listener_.onDataChannelClosed(channel);
+}
+
+void WebRtcTransport::onDataChannelRefused(SctpAssociation::Refusal reason) {
+  using R = metrics::DataChannelRefusal;
+  R label = R::kOther;
+  switch (reason) {
+    case SctpAssociation::Refusal::kTooLarge:
+      label = R::kTooLarge;
+      break;
+    case SctpAssociation::Refusal::kBadDcep:
+      label = R::kBadDcep;
+      break;
+    case SctpAssociation::Refusal::kUnknownChannel:
+      label = R::kUnknownChannel;
+      break;
+    case SctpAssociation::Refusal::kBadPpid:
+      label = R::kBadPpid;
+      break;
+    case SctpAssociation::Refusal::kInterleaved:
+      label = R::kInterleaved;
+      break;
+  }
+  metrics_.datachannel_refused[label].inc();
+  listener_.onDataChannelRefused();
 }
 
 void WebRtcTransport::onConnectTimeout() {

@@ -3,7 +3,9 @@
 // (RFC 6347; we are the DTLS server for actpass offers, the client for passive ones, RFC 8842 §5)
 // → SRTP sessions keyed by the DTLS-SRTP exporter (RFC 5764 §4.2). Received RTP/RTCP is
 // decrypted in place and handed to the Listener; sendRtp/sendRtcp protect in place and send on
-// the selected pair. Packet path: no allocation, no exceptions, drops counted.
+// the selected pair. When the answer accepted a data channel m= section, an SctpAssociation runs
+// over the DTLS application data (RFC 8261) once DTLS is up. Packet path: no allocation, no
+// exceptions, drops counted.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include "media/dtls_context.h"
 #include "media/dtls_transport.h"
 #include "media/ice_lite.h"
+#include "media/sctp_association.h"
 #include "media/session_observer.h"
 #include "media/srtp_session.h"
 #include "media/worker_transport.h"
@@ -24,7 +27,8 @@ namespace medrelay::media {
 
 class WebRtcTransport final : public MediaSession,
                               public IceLite::Callbacks,
-                              public DtlsTransport::Callbacks {
+                              public DtlsTransport::Callbacks,
+                              public SctpAssociation::Callbacks {
  public:
   class Listener {
    public:
@@ -37,6 +41,13 @@ class WebRtcTransport final : public MediaSession,
     // ICE never connected, DTLS failed, consent lost (RFC 7675 §5.1) or the peer closed DTLS:
     // the session is over. Never destroy the transport from inside this call (defer to the loop).
     virtual void onTransportFailed(SessionEndReason reason) = 0;
+    // Data channels (docs/media.md "Data channels"); the transport counts refusals itself.
+    // Never close a channel from inside onDataChannelMessage (SctpAssociation's buffer).
+    virtual void onDataChannelOpen(const DataChannel& /*channel*/) {}
+    virtual void onDataChannelMessage(const DataChannel& /*channel*/, bool /*binary*/,
+                                      const uint8_t* /*data*/, size_t /*len*/) {}
+    virtual void onDataChannelClosed(const DataChannel& /*channel*/) {}
+    virtual void onDataChannelRefused() {}
   };
   struct Params {
     std::string localUfrag;
@@ -49,6 +60,8 @@ class WebRtcTransport final : public MediaSession,
     // ICE nomination and the DTLS handshake must both be done within this time of start()
     // (ice-failed, dtls-failed otherwise).
     std::chrono::milliseconds connectTimeout{20000};
+    // Set when the answer accepted an m=application section (RFC 8841).
+    std::optional<SctpAssociation::Options> sctp;
   };
   // Room for the SRTP/SRTCP trailer a caller must leave after a packet passed to sendRtp.
   static constexpr size_t kMaxTrailer = 32;
@@ -81,6 +94,8 @@ class WebRtcTransport final : public MediaSession,
   const IceLite& ice() const { return ice_; }
   const DtlsTransport& dtls() const { return dtls_; }
   std::optional<SrtpProfile> srtpProfile() const { return dtls_.srtpProfile(); }
+  // Nullptr until DTLS is up, or when no data channels were negotiated.
+  SctpAssociation* sctp() { return sctp_.get(); }
 
   // MediaSession
   void onDtlsPacket(const net::TransportTuple& from, uint8_t* data, size_t len) override;
@@ -96,6 +111,15 @@ class WebRtcTransport final : public MediaSession,
   void onDtlsFailed(DtlsFailure reason) override;
   void onDtlsClosed() override;
   void onDtlsApplicationData(const uint8_t* data, size_t len) override;
+  // SctpAssociation::Callbacks
+  void onSctpSend(const uint8_t* data, size_t len) override;
+  void onSctpConnected() override;
+  void onSctpClosed() override;
+  void onDataChannelOpen(const DataChannel& channel) override;
+  void onDataChannelMessage(const DataChannel& channel, bool binary, const uint8_t* data,
+                            size_t len) override;
+  void onDataChannelClosed(const DataChannel& channel) override;
+  void onDataChannelRefused(SctpAssociation::Refusal reason) override;
 
  private:
   void fail(SessionEndReason reason);
@@ -113,6 +137,7 @@ class WebRtcTransport final : public MediaSession,
   std::optional<net::TransportTuple> selected_;
   std::optional<net::TransportTuple> lastDtlsFrom_;
   net::Timer connectTimer_;
+  std::unique_ptr<SctpAssociation> sctp_;  // after dtls_: destroyed first
   uint64_t startedMs_ = 0;
   uint64_t lastPacketMs_ = 0;
   bool registered_ = false;

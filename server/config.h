@@ -42,6 +42,11 @@ struct Config {
     uint32_t video_floor_kbps = 100;      // below this downlink: audio only to that subscriber
     uint32_t connect_timeout_ms = 20000;  // ICE + DTLS must be done within this (ice-failed)
     uint32_t consent_timeout_ms = 30000;  // RFC 7675 §5.1 consent expiry (consent-timeout)
+    // Data channels (docs/media.md "Data channels"): the consultation chat.
+    bool datachannels = true;
+    uint32_t datachannel_max_message_size = 65536;   // our a=max-message-size; larger: refused
+    uint32_t datachannel_messages_per_second = 20;   // per session
+    uint32_t datachannel_bytes_per_second = 262144;  // per session
     bool operator==(const Media&) const = default;
   } media;
 

@@ -13,6 +13,10 @@ signalling::WhipEndpoint::Options endpointOptions(const Config::Media& media) {
   o.router.videoFloorBps = uint64_t{media.video_floor_kbps} * 1000;
   o.router.connectTimeout = std::chrono::milliseconds(media.connect_timeout_ms);
   o.router.consentTimeout = std::chrono::milliseconds(media.consent_timeout_ms);
+  o.router.dataChannels.enabled = media.datachannels;
+  o.router.dataChannels.maxMessageSize = media.datachannel_max_message_size;
+  o.router.dataChannels.messagesPerSecond = media.datachannel_messages_per_second;
+  o.router.dataChannels.bytesPerSecond = media.datachannel_bytes_per_second;
   return o;
 }
 

@@ -160,6 +160,20 @@ void WhipEndpoint::WorkerObserver::onVideoPaused(const std::string& sessionId, b
   });
 }
 
+void WhipEndpoint::WorkerObserver::onSessionDataTotals(const std::string& sessionId,
+                                                       const media::DataChannelTotals& t) {
+  control::DataChannelTotals totals;
+  totals.messages_in = t.messagesIn;
+  totals.bytes_in = t.bytesIn;
+  totals.messages_out = t.messagesOut;
+  totals.bytes_out = t.bytesOut;
+  totals.refused = t.refused;
+  owner_.control_.post([owner = &owner_, alive = alive_, sessionId, totals] {
+    if (alive.expired() || !owner->service_ || !owner->sessions_.count(sessionId)) return;
+    owner->service_->sessionDataTotals(sessionId, totals);
+  });
+}
+
 void WhipEndpoint::WorkerObserver::onSessionEnded(const std::string& sessionId,
                                                   media::SessionEndReason reason) {
   owner_.control_.post([owner = &owner_, alive = alive_, sessionId, reason] {

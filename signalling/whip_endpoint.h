@@ -111,6 +111,8 @@ class WhipEndpoint final : public control::SessionTerminator {
                           const media::SessionQuality& quality) override;
     void onSessionEnded(const std::string& sessionId, media::SessionEndReason reason) override;
     void onVideoPaused(const std::string& sessionId, bool paused) override;
+    void onSessionDataTotals(const std::string& sessionId,
+                             const media::DataChannelTotals& totals) override;
 
    private:
     WhipEndpoint& owner_;

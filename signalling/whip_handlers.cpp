@@ -186,7 +186,10 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
       tracks.push_back(
           {sdp::MediaKind::kVideo, randomSsrc(), randomSsrc(), "medrelay", stream, "video"});
     }
-    auto answer = sdp::negotiateAnswer(offer, sdp::Capabilities{}, local, tracks);
+    sdp::Capabilities caps;
+    caps.dataChannels = options_.router.dataChannels.enabled;
+    caps.maxMessageSize = options_.router.dataChannels.maxMessageSize;
+    auto answer = sdp::negotiateAnswer(offer, caps, local, tracks);
     if (!answer.ok()) return responder.send(sdpError(answer.error()));
     const sdp::NegotiatedSession& neg = answer->session;
     auto transport = media::transportParams(local, neg);

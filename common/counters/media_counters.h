@@ -27,6 +27,11 @@ inline constexpr std::array<uint64_t, 12> kForwardingLatencyNs = {
 // shows in the event-loop metrics).
 struct MediaWorkerMetrics {
   // Sorted by exported family name.
+  // medrelay_datachannel_bytes_total: message payload bytes, in = from participants, out = to
+  ByLabel<Direction, LocalCounter> datachannel_bytes;
+  ByLabel<Direction, LocalCounter> datachannel_messages;  // medrelay_datachannel_messages_total
+  // medrelay_datachannel_refused_total
+  ByLabel<DataChannelRefusal, LocalCounter> datachannel_refused;
   ByLabel<DtlsFailure, LocalCounter> dtls_failures;  // medrelay_dtls_failures_total
   LocalCounter dtls_handshakes;                      // medrelay_dtls_handshakes_total
   LocalHistogram<buckets::kForwardingLatencyNs.size()> forwarding_latency{
@@ -44,6 +49,7 @@ struct MediaWorkerMetrics {
   LocalCounter retransmissions_suppressed;      // medrelay_retransmissions_suppressed_total
   LocalCounter sender_limits;                   // medrelay_sender_limits_total
   ByLabel<VideoFlow, LocalCounter> video_flow;  // medrelay_video_flow_changes_total
+  LocalCounter sctp_associations;               // medrelay_sctp_associations_total (established)
   ByLabel<Direction, ByLabel<SrtpError, LocalCounter>> srtp_errors;  // medrelay_srtp_errors_total
   LocalCounter transport_cc_feedback;  // medrelay_transport_cc_feedback_total
   // medrelay_transport_dropped_total: mirrored once a second from the worker's WorkerTransport,

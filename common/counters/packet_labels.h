@@ -107,6 +107,24 @@ MEDRELAY_METRICS_LABEL_SET(IceFailure, "reason", MEDRELAY_METRICS_ICE_FAILURES);
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(DtlsFailure, "reason", MEDRELAY_METRICS_DTLS_FAILURES);
 
+// Data channel messages and opens the relay refused (docs/media.md "Data channels"): above the
+// maximum size (the channel is closed), over the session's rate limits, not a chat envelope, on a
+// stream without a channel, a channel label we do not carry, a DCEP message that does not parse,
+// a PPID data channels do not use, interleaved pieces; send_failed: a receiver's send buffer was
+// full or the message is above its a=max-message-size.
+#define MEDRELAY_METRICS_DATACHANNEL_REFUSALS(X) \
+  X(kTooLarge, "too_large")                      \
+  X(kRateLimited, "rate_limited")                \
+  X(kBadEnvelope, "bad_envelope")                \
+  X(kUnknownChannel, "unknown_channel")          \
+  X(kUnknownLabel, "unknown_label")              \
+  X(kBadDcep, "bad_dcep")                        \
+  X(kBadPpid, "bad_ppid")                        \
+  X(kInterleaved, "interleaved")                 \
+  X(kSendFailed, "send_failed")                  \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(DataChannelRefusal, "reason", MEDRELAY_METRICS_DATACHANNEL_REFUSALS);
+
 // TURN authentication failures (RFC 8489 §9.2). A first request without credentials answered
 // with 401 + NONCE is the protocol's normal challenge, not a failure: do not count it.
 #define MEDRELAY_METRICS_TURN_AUTH_FAILURES(X) \

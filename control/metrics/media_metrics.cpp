@@ -10,6 +10,19 @@ void collectMediaMetrics(const std::vector<const WorkerMetrics*>& workers,
                          std::vector<prometheus::MetricFamily>& out) {
   const auto counter = MetricType::Counter;
   addPerWorker(
+      out, workers, "medrelay_datachannel_bytes_total", counter,
+      "Data channel message bytes received from and delivered to participants (no content is "
+      "kept).",
+      [](const WorkerMetrics& w) -> auto& { return w.media.datachannel_bytes; });
+  addPerWorker(
+      out, workers, "medrelay_datachannel_messages_total", counter,
+      "Data channel messages received from (in) and delivered to (out) participants.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.datachannel_messages; });
+  addPerWorker(
+      out, workers, "medrelay_datachannel_refused_total", counter,
+      "Data channel messages and channel opens refused, by reason.",
+      [](const WorkerMetrics& w) -> auto& { return w.media.datachannel_refused; });
+  addPerWorker(
       out, workers, "medrelay_dtls_failures_total", counter,
       "DTLS handshakes that failed, by reason.",
       [](const WorkerMetrics& w) -> auto& { return w.media.dtls_failures; });
@@ -77,6 +90,10 @@ void collectMediaMetrics(const std::vector<const WorkerMetrics*>& workers,
       "Subscriber downlink estimates lowered because transport-wide feedback showed a queue "
       "building or heavy loss.",
       [](const WorkerMetrics& w) -> auto& { return w.media.downlink_overuse; });
+  addPerWorker(
+      out, workers, "medrelay_sctp_associations_total", counter,
+      "SCTP associations established over DTLS (data channels, RFC 8261).",
+      [](const WorkerMetrics& w) -> auto& { return w.media.sctp_associations; });
   addPerWorker(
       out, workers, "medrelay_srtp_errors_total", counter,
       "SRTP/SRTCP failures: direction in = unprotect, out = protect.",

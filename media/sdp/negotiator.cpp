@@ -33,6 +33,15 @@ bool isDataChannelProfile(const MediaSection& m) {
          m.formats[0] == "webrtc-datachannel";
 }
 
+// draft-ietf-mmusic-sctp-sdp-05, still offered by aiortc 1.4: `DTLS/SCTP <port>` with
+// a=sctpmap:<port> webrtc-datachannel <streams>. Answered in the same form.
+std::optional<uint16_t> legacyDataChannelPort(const MediaSection& m) {
+  if (m.proto != "DTLS/SCTP" || m.formats.size() != 1) return std::nullopt;
+  const auto t = text::splitWhitespace(m.sctpmap);
+  if (t.size() < 2 || t[0] != m.formats[0] || t[1] != "webrtc-datachannel") return std::nullopt;
+  return text::parseUnsigned<uint16_t>(m.formats[0], 65535);
+}
+
 std::string label(const MediaSection& m, size_t index) {
   return "m-line " + std::to_string(index) + " (" + m.kind +
          (m.mid.empty() ? "" : ", mid " + m.mid) + ")";
@@ -152,12 +161,14 @@ class Negotiation {
     if (m.port == 0 && !(m.bundleOnly && inBundle)) return reject("offered with port 0");
     if (!inBundle) return reject("not in the BUNDLE group");
     if (nm.kind == MediaKind::kApplication) {
-      if (!isDataChannelProfile(m)) return reject("unsupported proto " + m.proto);
+      const auto legacyPort = legacyDataChannelPort(m);
+      if (!isDataChannelProfile(m) && !legacyPort) return reject("unsupported proto " + m.proto);
       if (!caps_.dataChannels) return reject("data channels are disabled");
       nm.accepted = true;
       nm.direction = MediaDirection::kSendRecv;
-      nm.remoteSctpPort = m.sctpPort ? m.sctpPort : 5000;  // RFC 8841 §5.2 default
-      nm.remoteMaxMessageSize = m.maxMessageSize ? m.maxMessageSize : 65536;  // §6.1
+      nm.legacySctp = legacyPort.has_value();
+      nm.remoteSctpPort = legacyPort ? *legacyPort : m.sctpPort ? m.sctpPort : 5000;  // §5.2
+      nm.remoteMaxMessageSize = m.maxMessageSize ? m.maxMessageSize : 65536;          // §6.1
       session_.media.push_back(std::move(nm));
       return {};
     }
@@ -348,7 +359,11 @@ class Negotiation {
       m.direction = nm.direction;
       m.candidates = candidates;
       m.endOfCandidates = true;
-      if (nm.kind == MediaKind::kApplication) {
+      if (nm.kind == MediaKind::kApplication && nm.legacySctp) {
+        m.formats.push_back(std::to_string(caps_.sctpPort));
+        m.sctpmap = std::to_string(caps_.sctpPort) + " webrtc-datachannel 1024";
+        m.maxMessageSize = caps_.maxMessageSize;
+      } else if (nm.kind == MediaKind::kApplication) {
         m.formats.push_back("webrtc-datachannel");
         m.sctpPort = caps_.sctpPort;
         m.maxMessageSize = caps_.maxMessageSize;

@@ -106,6 +106,7 @@ struct NegotiatedMedia {
   std::optional<SendTrack> sendTrack;
   uint16_t remoteSctpPort = 0;
   uint64_t remoteMaxMessageSize = 0;
+  bool legacySctp = false;  // offered as DTLS/SCTP + a=sctpmap (draft-ietf-mmusic-sctp-sdp-05)
 };
 
 struct NegotiatedSession {

@@ -291,6 +291,8 @@ class Parser {
       auto p = parseUnsigned<uint16_t>(value, 65535);
       if (!p) return fail("bad a=sctp-port");
       m.sctpPort = *p;
+    } else if (name == "sctpmap") {
+      m.sctpmap = std::string(value);
     } else if (name == "max-message-size") {
       auto s = parseUnsigned<uint64_t>(value, UINT64_MAX);
       if (!s) return fail("bad a=max-message-size");

@@ -91,6 +91,7 @@ void writeMedia(Writer& w, const MediaSection& m) {
     w.attr("rid", r.id + " " + r.direction + (r.params.empty() ? "" : " " + r.params));
   }
   if (!m.simulcast.empty()) w.attr("simulcast", m.simulcast);
+  if (!m.sctpmap.empty()) w.attr("sctpmap", m.sctpmap);
   if (m.sctpPort) w.attr("sctp-port", std::to_string(m.sctpPort));
   if (m.maxMessageSize) w.attr("max-message-size", std::to_string(m.maxMessageSize));
   for (const auto& c : m.candidates) w.attr("candidate", writeCandidate(c));

@@ -139,6 +139,9 @@ struct MediaSection {
   // Application (data channel) m-lines, RFC 8841.
   uint16_t sctpPort = 0;
   uint64_t maxMessageSize = 0;
+  // a=sctpmap of the older form (draft-ietf-mmusic-sctp-sdp-05, `m=application 9 DTLS/SCTP
+  // 5000`), which aiortc 1.4 still offers: "<port> webrtc-datachannel <streams>".
+  std::string sctpmap;
 
   const RtpMap* rtpMap(int pt) const;
   const Fmtp* fmtp(int pt) const;

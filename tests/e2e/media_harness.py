@@ -30,13 +30,17 @@ logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 class Harness:
-    def __init__(self, binary, mode="d2p", roles=("doctor", "patient"), workers=None):
+    def __init__(self, binary, mode="d2p", roles=("doctor", "patient"), workers=None,
+                 log_path=None):
         env = dict(os.environ)
         if workers:
             env["MEDRELAY_HARNESS_WORKERS"] = str(workers)
+        stderr = subprocess.DEVNULL if not os.environ.get("HARNESS_LOG") else None
+        if log_path:
+            self.log_file = open(log_path, "wb")
+            stderr = self.log_file
         self.proc = subprocess.Popen([binary, mode, *roles], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL if not os.environ.get("HARNESS_LOG")
-                                     else None, env=env)
+                                     stderr=stderr, env=env)
         line = self.proc.stdout.readline()
         if not line:
             raise SystemExit("harness did not start")
@@ -45,6 +49,7 @@ class Harness:
         self.room = info["room"]
         self.invites = info["invites"]
         self.base = f"http://127.0.0.1:{self.port}"
+        self.access_log_dir = info.get("access_log_dir")
 
     def token(self, role):
         return self.invites[role]["token"]

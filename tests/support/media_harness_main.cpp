@@ -65,7 +65,10 @@ class HarnessComponent final : public server::App::Component {
         return;
       }
       room_ = room->id;
-      out_ = {{"http_port", http_.port()}, {"room", room_}, {"invites", nlohmann::json::object()}};
+      out_ = {{"http_port", http_.port()},
+              {"room", room_},
+              {"access_log_dir", (dir_.path() / "log").string()},
+              {"invites", nlohmann::json::object()}};
       issue(0);
     });
     return {};
@@ -140,6 +143,14 @@ class HarnessComponent final : public server::App::Component {
           w["drop_not_connected"] = m.dropped[metrics::DropReason::kNotConnected].value();
           w["drop_waiting_keyframe"] = m.dropped[metrics::DropReason::kWaitingKeyframe].value();
           w["udp_port"] = media_.endpoint().udpPort(i);
+          w["sctp_associations"] = m.sctp_associations.value();
+          w["dc_in"] = m.datachannel_messages[metrics::Direction::kIn].value();
+          w["dc_out"] = m.datachannel_messages[metrics::Direction::kOut].value();
+          for (size_t i2 = 0; i2 < metrics::labelCount<metrics::DataChannelRefusal>(); ++i2) {
+            const auto reason = static_cast<metrics::DataChannelRefusal>(i2);
+            w["dc_refused_" + std::string(metrics::labelValue(reason))] =
+                m.datachannel_refused[reason].value();
+          }
         });
         workers.push_back(w);
       }
@@ -176,6 +187,11 @@ int main(int argc, char** argv) {
   config.media.tcp_port = 0;
   config.media.workers = 2;
   if (const char* w = std::getenv("MEDRELAY_HARNESS_WORKERS")) config.media.workers = std::atoi(w);
+  if (const char* r = std::getenv("MEDRELAY_HARNESS_DC_RATE")) {  // messages/s; bytes/s ×64 KiB
+    config.media.datachannel_messages_per_second = static_cast<uint32_t>(std::atoi(r));
+    config.media.datachannel_bytes_per_second =
+        config.media.datachannel_messages_per_second * 65536;
+  }
   server::App app(config);
   auto http = std::make_unique<server::HttpComponent>(app);
   auto media = std::make_unique<server::MediaComponent>(app, http->router(), nullptr);

@@ -298,6 +298,27 @@ TEST(SdpNegotiator, DataChannelOnlyNeedsTheFlag) {
   EXPECT_EQ(on->session.remoteIceUfrag, "WySn");  // media-level, fingerprint session-level
 }
 
+// aiortc 1.4 offers the older form (draft-ietf-mmusic-sctp-sdp-05); the answer keeps it.
+TEST(SdpNegotiator, LegacySctpmapDataChannelIsAnsweredInItsForm) {
+  std::string offer = replaceAll(capturedOffer("node_datachannel_datachannel.sdp"),
+                                 "m=application 34789 UDP/DTLS/SCTP webrtc-datachannel",
+                                 "m=application 34789 DTLS/SCTP 5001");
+  offer = replaceAll(offer, "a=sctp-port:5000", "a=sctpmap:5001 webrtc-datachannel 65535");
+  Capabilities caps;
+  caps.dataChannels = true;
+  caps.maxMessageSize = 65536;
+  auto a = answerTo(offer, caps);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_TRUE(a->session.media[0].accepted);
+  EXPECT_TRUE(a->session.media[0].legacySctp);
+  EXPECT_EQ(a->session.media[0].remoteSctpPort, 5001);
+  EXPECT_NE(a->sdp.find("m=application 50000 DTLS/SCTP 5000\r\n"), std::string::npos) << a->sdp;
+  EXPECT_NE(a->sdp.find("a=sctpmap:5000 webrtc-datachannel 1024\r\n"), std::string::npos);
+  // Without the sctpmap it is not a data channel section.
+  auto bad = answerTo(replaceAll(offer, "a=sctpmap:5001 webrtc-datachannel 65535\r\n", ""), caps);
+  ASSERT_TRUE(!bad.ok() || !bad->session.media[0].accepted);
+}
+
 struct BadOffer {
   const char* name;
   std::string sdp;

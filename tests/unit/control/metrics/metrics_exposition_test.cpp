@@ -196,6 +196,7 @@ TEST(MetricsExpositionTest, DocsLabelValuesMatchTheDeclaredSets) {
   expectDocumentedSet<SrtpError>(doc, "SrtpError");
   expectDocumentedSet<IceFailure>(doc, "IceFailure");
   expectDocumentedSet<DtlsFailure>(doc, "DtlsFailure");
+  expectDocumentedSet<DataChannelRefusal>(doc, "DataChannelRefusal");
   expectDocumentedSet<TurnAuthFailure>(doc, "TurnAuthFailure");
   expectDocumentedSet<TurnQuota>(doc, "TurnQuota");
   expectDocumentedSet<StatusClass>(doc, "StatusClass");
