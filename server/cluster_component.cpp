@@ -122,8 +122,12 @@ Result<void> ClusterComponent::start() {
 
 void ClusterComponent::drain(std::chrono::milliseconds grace, std::function<void()> done) {
   (void)grace;
-  if (node_ != nullptr) node_->setDraining(true);
-  done();
+  if (node_ == nullptr) return done();
+  // Draining in the registry, then gone: the alive key is deleted at once (not after its TTL),
+  // so no other node sends joins here while the process exits. Answered within the command
+  // timeout even if Redis is unreachable.
+  node_->setDraining(true);
+  node_->stop(std::move(done));
 }
 
 void ClusterComponent::stop() {

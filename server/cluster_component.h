@@ -17,8 +17,8 @@ namespace medrelay::server {
 // the Redis connection on the control loop, the node's registry entry and heartbeat, room
 // placement and fencing, the cluster-wide doctor lease, and redirect tickets. It hands the
 // ConsultationService its ClusterRules and the WhipEndpoint its placement; `/readyz` gets a
-// `cluster` check (`/healthz` never looks at Redis). Drain marks the node draining, so no new
-// room is placed here.
+// `cluster` check (`/healthz` never looks at Redis). Drain marks the node draining, then
+// deletes its alive key (the node left), so no new room is placed here.
 class ClusterComponent : public App::Component {
  public:
   ClusterComponent(App& app, HttpComponent& http, ControlComponent& control, MediaComponent& media);

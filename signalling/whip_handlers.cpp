@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cctype>
+
 #include "common/logging.h"
 #include "control/policy.h"
 #include "media/sdp/sdp_errors.h"
@@ -85,6 +87,23 @@ Response policyError(const Error& e) {
   Response r = Response::json(control::policyStatus(e.code), control::errorBody(e));
   if (e.code == "cluster_unavailable") r.headers.set("Retry-After", "1");
   return r;
+}
+
+// RFC 3986 §2.3 unreserved characters kept, everything else %XX: values taken from the request
+// (decoded) go back into a Location header.
+std::string percentEncode(std::string_view v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 int64_t unixMs() {
@@ -209,10 +228,12 @@ void WhipEndpoint::placeThenJoin(control::JoinRequest join, SessionSpec spec,
         // Another node serves the room: RFC 9110 §15.4.8 307 keeps the method and the body.
         control::cluster::JoinTicket ticket{join.room_id, join.token,
                                             unixMs() + cluster_->ticketTtl.count()};
-        std::string location =
-            p->url + "/v1/rooms/" + join.room_id + (spec.publish ? "/whip?" : "/whep?");
-        if (!spec.targetInvite.empty()) location += "participant=" + spec.targetInvite + "&";
-        if (!spec.targetRole.empty()) location += "role=" + spec.targetRole + "&";
+        std::string location = p->url + "/v1/rooms/" + percentEncode(join.room_id) +
+                               (spec.publish ? "/whip?" : "/whep?");
+        if (!spec.targetInvite.empty()) {
+          location += "participant=" + percentEncode(spec.targetInvite) + "&";
+        }
+        if (!spec.targetRole.empty()) location += "role=" + percentEncode(spec.targetRole) + "&";
         location += "ticket=" + cluster_->tickets->seal(ticket);
         if (cluster_->redirected) cluster_->redirected();
         Response r = Response::json(

@@ -65,7 +65,6 @@ void ClusterNode::start() {
 
 void ClusterNode::stop(std::function<void()> done) {
   timer_.stop();
-  std::weak_ptr<char> alive = alive_;
   redis_.eval(leave_, keys(), {options_.node_id, options_.boot_id},
               [done = std::move(done)](const Result<RedisReply>&) {
                 if (done) done();

@@ -106,8 +106,8 @@ return redis.call('HGET', key, 'home')
 // serving node — in the requester's region first, then the least loaded (load / capacity) — bumps
 // the epoch and records the new owner. With home_only, only the room's home node may own it
 // (its records are there: docs/cluster.md "What is shared"). Returns
-// {outcome, node, epoch, url}: outcome kept | placed | reassigned | unknown (no such room in the
-// cluster) | no_node (no eligible live node).
+// {outcome, node, epoch, url}: outcome kept | placed | reassigned | unknown (home_only and no
+// home recorded: no such room in the cluster) | no_node (no eligible live node).
 inline constexpr const char* kPlaceRoom = R"lua(
 local P = KEYS[1]
 local rid, me, region = ARGV[1], ARGV[2], ARGV[3]
@@ -117,7 +117,7 @@ if ARGV[4] ~= '' then
   redis.call('HSETNX', key, 'epoch', '0')
 end
 local home = redis.call('HGET', key, 'home')
-if home == false then return {'unknown', '', 0, ''} end
+if home == false and ARGV[5] == '1' then return {'unknown', '', 0, ''} end
 local owner = redis.call('HGET', key, 'node')
 local epoch = tonumber(redis.call('HGET', key, 'epoch') or '0')
 if owner then

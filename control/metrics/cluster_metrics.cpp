@@ -6,7 +6,7 @@
 namespace medrelay::metrics {
 
 ClusterMetrics::ClusterMetrics(prometheus::Registry& registry) {
-  lease_conflicts_ = resolveAll<LeaseConflict>(
+  leaseConflicts_ = resolveAll<LeaseConflict>(
       prometheus::BuildCounter()
           .Name("medrelay_cluster_lease_conflicts_total")
           .Help("Doctor leases refused because another room holds them, or lost while held.")
@@ -29,12 +29,12 @@ ClusterMetrics::ClusterMetrics(prometheus::Registry& registry) {
                     .Help("Joins answered 307 towards the room's node.")
                     .Register(registry)
                     .Add({});
-  store_latency_ = &prometheus::BuildHistogram()
-                        .Name("medrelay_cluster_store_latency_seconds")
-                        .Help("Round trip of cluster store (Redis) commands.")
-                        .Register(registry)
-                        .Add({}, buckets::kClusterStoreSeconds);
-  store_up_ =
+  storeLatency_ = &prometheus::BuildHistogram()
+                       .Name("medrelay_cluster_store_latency_seconds")
+                       .Help("Round trip of cluster store (Redis) commands.")
+                       .Register(registry)
+                       .Add({}, buckets::kClusterStoreSeconds);
+  storeUp_ =
       &prometheus::BuildGauge()
            .Name("medrelay_cluster_store_up")
            .Help("1 while the cluster store (Redis) is connected; 0 when not or single node.")

@@ -16,25 +16,25 @@ class ClusterMetrics {
  public:
   explicit ClusterMetrics(prometheus::Registry& registry);
 
-  void setStoreUp(bool up) { store_up_->Set(up ? 1 : 0); }
-  void storeLatency(double seconds) { store_latency_->Observe(seconds); }
+  void setStoreUp(bool up) { storeUp_->Set(up ? 1 : 0); }
+  void storeLatency(double seconds) { storeLatency_->Observe(seconds); }
   void setNodes(double serving, double draining, double lost) {
     nodes_[ClusterNodeState::kServing]->Set(serving);
     nodes_[ClusterNodeState::kDraining]->Set(draining);
     nodes_[ClusterNodeState::kLost]->Set(lost);
   }
   void placement(ClusterPlacement outcome) { placements_[outcome]->Increment(); }
-  void leaseConflict(LeaseConflict kind) { lease_conflicts_[kind]->Increment(); }
+  void leaseConflict(LeaseConflict kind) { leaseConflicts_[kind]->Increment(); }
   void redirect() { redirects_->Increment(); }
 
  private:
   // Sorted by family name.
-  ByLabel<LeaseConflict, prometheus::Counter*> lease_conflicts_;  // ..._lease_conflicts_total
-  ByLabel<ClusterNodeState, prometheus::Gauge*> nodes_;           // medrelay_cluster_nodes
-  ByLabel<ClusterPlacement, prometheus::Counter*> placements_;    // ..._placements_total
-  prometheus::Counter* redirects_;                                // ..._redirects_total
-  prometheus::Histogram* store_latency_;  // medrelay_cluster_store_latency_seconds
-  prometheus::Gauge* store_up_;           // medrelay_cluster_store_up
+  ByLabel<LeaseConflict, prometheus::Counter*> leaseConflicts_;  // ..._lease_conflicts_total
+  ByLabel<ClusterNodeState, prometheus::Gauge*> nodes_;          // medrelay_cluster_nodes
+  ByLabel<ClusterPlacement, prometheus::Counter*> placements_;   // ..._placements_total
+  prometheus::Counter* redirects_;                               // ..._redirects_total
+  prometheus::Histogram* storeLatency_;  // medrelay_cluster_store_latency_seconds
+  prometheus::Gauge* storeUp_;           // medrelay_cluster_store_up
 };
 
 }  // namespace medrelay::metrics

@@ -4,6 +4,7 @@
 // free loopback port, persistence off, its own temp dir; kill() and start() again on the same
 // port for store-outage cases; command() through hiredis's blocking API to look at keys.
 // tests/e2e/redis_process.py is the Python counterpart.
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -54,6 +55,9 @@ class RedisServer {
     argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
