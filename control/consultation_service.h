@@ -180,6 +180,9 @@ class ConsultationService {
                        const std::string& subject = "");
   // Whether the room has live sessions here; whether the subject holds a doctor seat in it.
   bool roomHasSessions(const std::string& room_id);
+  // Rooms of this node's store that can still be joined (not ended or cancelled), at most
+  // `limit`: what a cluster node registers as its own when Redis comes back empty.
+  std::vector<std::string> joinableRoomIds(size_t limit);
   bool doctorLiveIn(const std::string& subject, const std::string& room_id);
 
  private:

@@ -160,6 +160,27 @@ bool ConsultationService::doctorLiveIn(const std::string& subject, const std::st
   });
 }
 
+std::vector<std::string> ConsultationService::joinableRoomIds(size_t limit) {
+  std::vector<std::string> out;
+  const int64_t now_us = now();
+  RoomFilter filter;
+  filter.limit = 500;
+  while (out.size() < limit) {
+    auto page = store_.listRooms(filter, now_us);
+    if (!page.ok()) break;
+    for (const Room& r : page->rooms) {
+      const RoomState st = r.effectiveState(now_us);
+      if (st != RoomState::kEnded && st != RoomState::kCancelled && r.closes_at_us > now_us &&
+          out.size() < limit) {
+        out.push_back(r.id);
+      }
+    }
+    if (page->next_cursor.empty()) break;
+    filter.cursor = page->next_cursor;
+  }
+  return out;
+}
+
 bool ConsultationService::roomHasSessions(const std::string& room_id) {
   auto sessions = store_.sessionsOfRoom(room_id);
   return !sessions.ok() || !sessions->empty();

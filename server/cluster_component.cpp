@@ -90,6 +90,7 @@ Result<void> ClusterComponent::start() {
   cb.doctor_live = [&service](const std::string& subject, const std::string& room) {
     return service.doctorLiveIn(subject, room);
   };
+  cb.home_rooms = [&service] { return service.joinableRoomIds(100000); };
   cb.superseded = [&service](const std::string& room) {
     service.endRoomSessions(room, "superseded", [room](const Result<void>& r) {
       if (!r.ok()) MR_LOG_ERROR(logger(), "ending room {}: {}", room, r.error().message);

@@ -138,6 +138,7 @@ void ClusterNode::beat(std::function<void(bool)> done) {
                 beating_ = false;
                 if (!r.ok()) {
                   MR_LOG_DEBUG(logger(), "heartbeat: {}", r.error().message);
+                  registered_ = false;
                 } else {
                   onBeat(*r);
                 }
@@ -155,10 +156,19 @@ void ClusterNode::onBeat(const RedisReply& reply) {
                    options_.node_id);
     }
     conflict_ = true;
+    registered_ = false;
     return;
   }
   conflict_ = false;
   lastBeat_ = std::chrono::steady_clock::now();
+  if (!registered_) {
+    // First beat since start or since the store was unreachable: Redis may have lost the rooms
+    // whose records are here; recording them again is idempotent (HSETNX).
+    registered_ = true;
+    if (callbacks_.home_rooms) {
+      for (const auto& room : callbacks_.home_rooms()) roomCreated(room, [] {});
+    }
+  }
   for (const auto& e : reply.elements[1].elements) {
     const std::string& room = e.str;
     if (rooms_.erase(room) == 0) continue;

@@ -58,6 +58,9 @@ class ClusterNode final : public ClusterRules {
     std::function<bool(const std::string& subject, const std::string& room)> doctor_live;
     // The room was placed elsewhere: end its sessions here (reason superseded).
     std::function<void(const std::string& room)> superseded;
+    // The rooms whose records this node holds (its home rooms), registered again whenever the
+    // node (re)registers: Redis may have come back empty.
+    std::function<std::vector<std::string>()> home_rooms;
     // The subject's lease for `room` is held by another room now: end its sessions here.
     std::function<void(const std::string& subject, const std::string& room)> lease_lost;
   };
@@ -124,6 +127,7 @@ class ClusterNode final : public ClusterRules {
   bool draining_ = false;
   bool beating_ = false;  // a heartbeat is in flight
   bool conflict_ = false;
+  bool registered_ = false;  // the last heartbeat answered (home rooms registered since)
   std::chrono::steady_clock::time_point lastBeat_{};
   net::Timer timer_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();

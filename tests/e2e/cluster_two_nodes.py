@@ -145,6 +145,9 @@ async def redirect_and_outage(redis, a, b):
         await wait_for(lambda: frames.frames["video"] > 30, 20, "the doctor decoding the patient")
         print(f"redirected publish: doctor decoded {frames.frames['video']} video frames")
 
+        # A room nobody joined yet: after the outage its home must still be known.
+        idle_room, idle_tokens = a.create_room(roles=(("patient", "patient-idle"),))
+
         # Store outage: Redis killed mid-call.
         redis.kill()
         await wait_for(lambda: get(f"{a.base}/readyz") == 503, 5, "/readyz 503 without Redis")
@@ -181,6 +184,11 @@ async def redirect_and_outage(redis, a, b):
         # ...and the doctor's lease is back in Redis, held by its room.
         assert redis.command("GET", lease_key("doctor-1")).startswith(room + "|node-a|")
         assert redis.command("HGET", room_key, "node") == "node-a"
+        # The idle room was registered again by node a (Redis came back empty): b redirects.
+        status, headers, body = await loop.run_in_executor(
+            None, post, f"{b.base}/v1/rooms/{idle_room}/whip", await offer_sdp(),
+            idle_tokens["patient"])
+        assert status == 307 and headers["Location"].startswith(a.base), (status, body)
         assert frames.frames["video"] > before
     finally:
         for pc in pcs:
@@ -206,8 +214,14 @@ async def main():
         assert a.metric("medrelay_cluster_store_up") == 1
         await wait_for(lambda: a.metric("medrelay_cluster_nodes", state="serving") == 2, 5,
                        "both nodes registered")
-        await concurrent_go_live(redis, a, b, rounds)
-        await redirect_and_outage(redis, a, b)
+        try:
+            await concurrent_go_live(redis, a, b, rounds)
+            await redirect_and_outage(redis, a, b)
+        except AssertionError:
+            for name, n in (("node-a", a), ("node-b", b)):
+                print(f"--- {name} log (tail) ---\n" + "".join(n.text().splitlines(True)[-40:]),
+                      file=sys.stderr)
+            raise
         print("PASS")
     finally:
         for n in nodes:

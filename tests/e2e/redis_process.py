@@ -126,9 +126,9 @@ def cluster_settings(redis, node_id, secret_file, public_port, region="default",
     return [f"cluster.redis={redis.address}", f"node.id={node_id}",
             f"cluster.secret_file={secret_file}", f"cluster.public_url=http://127.0.0.1:{public_port}",
             f"http.listen=127.0.0.1:{public_port}", f"cluster.region={region}",
-            f"cluster.key_prefix={prefix}", "cluster.alive_ttl_ms=1000",
+            f"cluster.key_prefix={prefix}", "cluster.alive_ttl_ms=2000",
             "cluster.heartbeat_ms=200", "cluster.lease_ttl_ms=2000",
-            "cluster.command_timeout_ms=300"]
+            "cluster.command_timeout_ms=1000"]
 
 
 def write_secret(directory):
