@@ -20,10 +20,10 @@ constexpr std::array<std::string_view, 19> kEventNames = {
     "log_opened",         "file_linked",        "log_reopened",     "log_recovered",
     "chain_restarted",    "files_pruned",       "io_recovered"};
 
-constexpr std::array<std::string_view, 11> kEndReasons = {
-    "hangup",   "consent-timeout", "ice-failed",    "dtls-failed",
-    "revoked",  "cancelled",       "window-closed", "kicked",
-    "takeover", "server-shutdown", "server-restart"};
+constexpr std::array<std::string_view, 12> kEndReasons = {
+    "hangup",   "consent-timeout", "ice-failed",     "dtls-failed",
+    "revoked",  "cancelled",       "window-closed",  "kicked",
+    "takeover", "server-shutdown", "server-restart", "superseded"};
 
 constexpr size_t kMaxFieldBytes = 256;
 constexpr size_t kMaxDetailBytes = 4096;

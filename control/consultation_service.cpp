@@ -157,6 +157,11 @@ void ConsultationService::createRoom(const CreateRoomRequest& req, Done<Room> do
                  if (alive.lock()) (void)undoEnabling(rec, id);  // never announced, never logged
                  return done(r.error());
                }
+               // In a cluster the room's records live here: Redis learns it before the answer,
+               // so a join through any node finds the room (docs/cluster.md).
+               if (alive.lock() && cluster_ != nullptr) {
+                 return cluster_->roomCreated(room.id, [room, done] { done(room); });
+               }
                done(room);
              });
 }

@@ -14,6 +14,7 @@
 #include "control/access_log.h"
 #include "control/auth_rate_limiter.h"
 #include "control/clock.h"
+#include "control/cluster_rules.h"
 #include "control/consultation.h"
 #include "control/consultation_requests.h"
 #include "control/dead_invites.h"
@@ -104,6 +105,8 @@ class ConsultationService {
   // they are owed), windows that closed meanwhile are closed, the timer starts.
   Result<void> start();
   void setTerminator(SessionTerminator* terminator) { terminator_ = terminator; }
+  // In a cluster (docs/cluster.md): rule 3 across nodes and room registration. Before start().
+  void setClusterRules(ClusterRules* cluster) { cluster_ = cluster; }
   // Called (on the control thread) for every invite that stops being live by revocation or by
   // its room's cancellation or end, so TURN can tear down the invite's allocations at once.
   void setInviteRevokedHook(std::function<void(const std::string& invite_id)> hook) {
@@ -176,6 +179,16 @@ class ConsultationService {
   void forgetSettledRecords();
   // At shutdown: every live session ends with `reason` (server-shutdown).
   void endAllSessions(std::string_view reason, Done<void> done);
+  // In a cluster: the room was placed on another node (reason superseded), or (with `subject`)
+  // that doctor's lease was lost: its sessions of the room end here.
+  void endRoomSessions(const std::string& room_id, std::string_view reason, Done<void> done,
+                       const std::string& subject = "");
+  // Whether the room has live sessions here; whether the subject holds a doctor seat in it.
+  bool roomHasSessions(const std::string& room_id);
+  // Rooms of this node's store that can still be joined (not ended or cancelled), at most
+  // `limit`: what a cluster node registers as its own when Redis comes back empty.
+  std::vector<std::string> joinableRoomIds(size_t limit);
+  bool doctorLiveIn(const std::string& subject, const std::string& room_id);
 
  private:
   struct Resolved {
@@ -233,6 +246,10 @@ class ConsultationService {
   // once per end.
   Records leftRecords(const std::vector<Session>& sessions, std::string_view reason) const;
   void publishLeftIfLast(const Session& ended, std::string_view reason);
+  // The subject's last doctor-seat session in the room ended: its cluster lease goes.
+  void releaseDoctorIfLast(const Session& ended);
+  // The cluster half of rule 3, after the local checks passed (authorizeJoin).
+  void grantAfterLease(JoinGrant grant, AccessRecord ctx, Done<JoinGrant> done);
   // The invite is no longer live (revoked, room cancelled or ended): TURN refuses it from now
   // on and the hook tears its allocations down.
   void inviteEnded(const Invite& invite);
@@ -257,6 +274,7 @@ class ConsultationService {
   DeadInvites deadInvites_;
   std::function<void(const std::string&)> inviteRevokedHook_;
   SessionTerminator* terminator_ = nullptr;
+  ClusterRules* cluster_ = nullptr;
   // Pending records appended and not yet forgotten by the store (in flight or settled), those
   // whose fate is settled (the store may delete them), and whether owed records wait for the log.
   std::set<int64_t> unsettled_;

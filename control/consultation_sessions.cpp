@@ -116,7 +116,95 @@ void ConsultationService::authorizeJoin(const JoinRequest& req, Done<JoinGrant> 
   grant.direction = req.direction;
   grant.remote = req.remote;
   grant.transport = req.transport;
+  if (cluster_ != nullptr && holdsDoctorSeat(inv.role)) {
+    return grantAfterLease(std::move(grant), std::move(ctx), std::move(done));
+  }
   done(std::move(grant));
+}
+
+void ConsultationService::grantAfterLease(JoinGrant grant, AccessRecord ctx, Done<JoinGrant> done) {
+  // Rule 3 across the cluster: the subject's lease in Redis names at most one room. The refusal
+  // has today's shape for the participant; only the access log (the backend's) names the room
+  // that holds the lease.
+  std::weak_ptr<char> alive = alive_;
+  const std::string subject = grant.subject;
+  const std::string room = grant.room_id;
+  cluster_->acquireDoctor(
+      subject, room,
+      [this, alive, grant = std::move(grant), ctx = std::move(ctx), done = std::move(done)](
+          Result<void> r, const std::string& other_room) mutable {
+        if (alive.expired()) return;
+        if (r.ok()) return done(std::move(grant));
+        if (r.error().code == "doctor_busy") {
+          ctx.detail["other_room"] = other_room;
+          return refuse(AccessEvent::kJoinRefused, std::move(ctx), r.error(), std::move(done));
+        }
+        // The store is unreachable: no new join can be checked (docs/cluster.md "Store outage").
+        counters_.countRefusal(ctx.role, r.error().code);
+        done(r.error());
+      });
+}
+
+void ConsultationService::releaseDoctorIfLast(const Session& ended) {
+  if (cluster_ == nullptr || !holdsDoctorSeat(ended.role)) return;
+  if (!doctorLiveIn(ended.subject, ended.room_id)) {
+    cluster_->releaseDoctor(ended.subject, ended.room_id);
+  }
+}
+
+bool ConsultationService::doctorLiveIn(const std::string& subject, const std::string& room_id) {
+  auto mine = store_.sessionsOfSubject(subject);
+  if (!mine.ok()) return true;  // keep the lease while unsure
+  return std::any_of(mine->begin(), mine->end(), [&](const Session& s) {
+    return holdsDoctorSeat(s.role) && s.room_id == room_id;
+  });
+}
+
+std::vector<std::string> ConsultationService::joinableRoomIds(size_t limit) {
+  std::vector<std::string> out;
+  const int64_t now_us = now();
+  RoomFilter filter;
+  filter.limit = 500;
+  while (out.size() < limit) {
+    auto page = store_.listRooms(filter, now_us);
+    if (!page.ok()) break;
+    for (const Room& r : page->rooms) {
+      const RoomState st = r.effectiveState(now_us);
+      if (st != RoomState::kEnded && st != RoomState::kCancelled && r.closes_at_us > now_us &&
+          out.size() < limit) {
+        out.push_back(r.id);
+      }
+    }
+    if (page->next_cursor.empty()) break;
+    filter.cursor = page->next_cursor;
+  }
+  return out;
+}
+
+bool ConsultationService::roomHasSessions(const std::string& room_id) {
+  auto sessions = store_.sessionsOfRoom(room_id);
+  return !sessions.ok() || !sessions->empty();
+}
+
+void ConsultationService::endRoomSessions(const std::string& room_id, std::string_view reason,
+                                          Done<void> done, const std::string& subject) {
+  auto all = store_.sessionsOfRoom(room_id);
+  if (!all.ok()) return done(all.error());
+  std::vector<Session> sessions;
+  for (const Session& s : *all) {
+    if (subject.empty() || (s.subject == subject && holdsDoctorSeat(s.role))) sessions.push_back(s);
+  }
+  if (sessions.empty()) return done(Result<void>());
+  Records records = leftRecords(sessions, reason);
+  auto ids = commitWith(records, [&]() -> Result<void> {
+    for (const Session& s : sessions) {
+      if (auto r = store_.removeSession(s.id); !r.ok()) return r;
+    }
+    return {};
+  });
+  if (!ids.ok()) return done(ids.error());
+  endSessions(sessions, reason);
+  appendKept(std::move(records), std::move(*ids), std::move(done));
 }
 
 void ConsultationService::sessionStarted(const JoinGrant& grant, Done<Session> done) {
@@ -252,6 +340,7 @@ void ConsultationService::endSessions(const std::vector<Session>& sessions,
       announced.push_back(s.invite_id);
       publishLeftIfLast(s, reason);
     }
+    releaseDoctorIfLast(s);
   }
 }
 
@@ -269,6 +358,7 @@ void ConsultationService::sessionEnded(const std::string& session_id, std::strin
   auto ids = commitWith({left}, [&] { return store_.removeSession(session_id); });
   if (!ids.ok()) return done(ids.error());
   publishLeftIfLast(**s, reason);
+  releaseDoctorIfLast(**s);
   appendKept({std::move(left)}, std::move(*ids), std::move(done));
 }
 

@@ -12,7 +12,7 @@ struct CodeStatus {
   int status;
 };
 
-constexpr std::array<CodeStatus, 37> kStatuses = {{
+constexpr std::array<CodeStatus, 39> kStatuses = {{
     {"invalid_json", 400},
     {"unknown_field", 400},
     {"missing_field", 400},
@@ -43,6 +43,8 @@ constexpr std::array<CodeStatus, 37> kStatuses = {{
     {"rate_limited", 429},
     {"store_error", 500},
     {"access_log_unavailable", 503},
+    {"cluster_unavailable", 503},
+    {"invalid_ticket", 403},
     {"invalid_record", 500},
     {"not_admitted", 409},
     {"room_not_live", 409},

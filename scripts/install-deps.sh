@@ -15,7 +15,7 @@ test_pkgs=(
   curl procps iproute2 python3 python3-aiortc chromium
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice prometheus
-  coturn fonts-noto-cjk nftables
+  coturn fonts-noto-cjk nftables redis-server
 )
 
 # Benchmark report (bench/run): coturn as the TURN peer, gnuplot for the plots.

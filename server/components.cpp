@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "server/cluster_component.h"
 #include "server/control_component.h"
 #include "server/http_component.h"
 #include "server/media_component.h"
@@ -80,9 +81,15 @@ Result<void> attachComponents(App& app, const BootstrapReport& bootstrap,
     turn->setMediaComponent(media.get());  // its workers are TURN's own peer addresses
   }
   auto links = std::make_unique<ComponentLinks>(*control, *media, turn.get());
+  // A cluster node (docs/cluster.md) only with cluster.redis; without it nothing changes.
+  std::unique_ptr<ClusterComponent> cluster;
+  if (!app.config().cluster.redis.empty()) {
+    cluster = std::make_unique<ClusterComponent>(app, *http, *control, *media);
+  }
   if (router != nullptr) *router = &http->router();
   app.addComponent(std::move(control));
   app.addComponent(std::move(links));
+  if (cluster) app.addComponent(std::move(cluster));
   app.addComponent(std::move(http));
   app.addComponent(std::move(media));
   if (turn) app.addComponent(std::move(turn));

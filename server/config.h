@@ -93,6 +93,24 @@ struct Config {
     bool operator==(const Api&) const = default;
   } api;
 
+  // Several nodes on Redis (docs/cluster.md); `redis` empty: a single node, as without it.
+  struct Cluster {
+    std::string redis;                // "host:port" or "unix:/path/redis.sock"
+    std::string redis_user;           // ACL user; empty: the default user
+    std::string redis_password_file;  // first line is the password; empty: no AUTH
+    std::string secret_file;          // shared by every node: seals redirect tickets
+    std::string public_url;           // this node's base URL for participants and other nodes
+    std::string region = "default";
+    uint32_t capacity = 1000;  // sessions; placement prefers the least loaded (load / capacity)
+    std::string key_prefix = "mr";
+    uint32_t alive_ttl_ms = 5000;   // the node counts as dead this long after its last beat
+    uint32_t heartbeat_ms = 1000;   // how often the node renews its registry entry
+    uint32_t lease_ttl_ms = 15000;  // doctor leases, renewed on each beat
+    uint32_t command_timeout_ms = 1000;
+    uint32_t ticket_ttl_ms = 30000;  // redirect tickets
+    bool operator==(const Cluster&) const = default;
+  } cluster;
+
   struct Shutdown {
     uint32_t grace_ms = 10000;
     bool operator==(const Shutdown&) const = default;

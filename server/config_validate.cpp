@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/logging.h"
+#include "control/cluster/redis_client.h"
 #include "server/api_key.h"
 
 namespace medrelay::server {
@@ -202,6 +203,45 @@ void validateConfig(const Config& c,
         report(key, "same address as http.listen (" + v + ")");
       }
     }
+  }
+
+  // cluster (docs/cluster.md): only checked when a Redis address makes this a cluster node.
+  if (!c.cluster.redis.empty()) {
+    if (auto a = control::cluster::RedisAddress::parse(c.cluster.redis); !a.ok()) {
+      report("cluster.redis", a.error().message);
+    }
+    if (c.cluster.secret_file.empty()) {
+      report("cluster.secret_file", "required with cluster.redis (the same file on every node)");
+    } else if (auto e = checkReadableFile(c.cluster.secret_file); !e.empty()) {
+      report("cluster.secret_file", e);
+    }
+    if (!c.cluster.redis_password_file.empty()) {
+      if (auto e = checkReadableFile(c.cluster.redis_password_file); !e.empty()) {
+        report("cluster.redis_password_file", e);
+      }
+    }
+    const std::string& url = c.cluster.public_url;
+    if (!(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with("/") ||
+        url.find_first_of(" ?#") != std::string::npos) {
+      report("cluster.public_url",
+             "required with cluster.redis: this node's base URL, e.g. https://relay-1.example:8443 "
+             "(no path, no trailing slash)");
+    }
+    if (c.cluster.heartbeat_ms * 2 > c.cluster.alive_ttl_ms) {
+      report("cluster.heartbeat_ms", "must be at most half of cluster.alive_ttl_ms");
+    }
+    if (c.cluster.heartbeat_ms * 2 > c.cluster.lease_ttl_ms) {
+      report("cluster.lease_ttl_ms", "must be at least twice cluster.heartbeat_ms");
+    }
+  }
+  if (c.cluster.key_prefix.empty() || c.cluster.key_prefix.size() > 64 ||
+      !std::all_of(c.cluster.key_prefix.begin(), c.cluster.key_prefix.end(), [](unsigned char ch) {
+        return std::isalnum(ch) != 0 || ch == '_' || ch == '-' || ch == '.';
+      })) {
+    report("cluster.key_prefix", "1-64 characters of [A-Za-z0-9_.-]");
+  }
+  if (c.cluster.region.empty() || c.cluster.region.size() > 64) {
+    report("cluster.region", "must be 1-64 characters");
   }
 
   // storage, access_log

@@ -22,8 +22,11 @@
 #include <vector>
 
 #include "common/counters/media_counters.h"
+#include "control/cluster/cluster_node.h"
+#include "control/cluster/join_ticket.h"
 #include "control/consultation_service.h"
 #include "media/router.h"
+#include "media/sdp/session_description.h"
 #include "net/dispatcher.h"
 #include "net/http/route_table.h"
 #include "net/worker_pool.h"
@@ -51,6 +54,19 @@ class WhipEndpoint final : public control::SessionTerminator {
   WhipEndpoint& operator=(const WhipEndpoint&) = delete;
 
   void setConsultationService(control::ConsultationService* service);
+
+  // In a cluster (docs/cluster.md): where rooms are placed, how redirect tickets are sealed, and
+  // this node's public URL (the 201 Location names it). Before start(); absent: a single node.
+  struct Cluster {
+    control::cluster::ClusterNode* node = nullptr;
+    const control::cluster::TicketSealer* tickets = nullptr;
+    std::string publicUrl;
+    std::chrono::milliseconds ticketTtl{30000};
+    std::function<void()> redirected;  // counts 307s
+  };
+  void setCluster(const Cluster* cluster) { cluster_ = cluster; }
+  // Live sessions on this node (the cluster registry's load).
+  size_t sessionCount() const { return sessions_.size(); }
   // Where each worker's packet counters go (default: owned here). Before start().
   void setMetricsProvider(std::function<metrics::MediaWorkerMetrics*(size_t worker)> provider) {
     metricsProvider_ = std::move(provider);
@@ -141,6 +157,11 @@ class WhipEndpoint final : public control::SessionTerminator {
   void registerRoutes(net::http::RouteTable& http);
   void handleIceServers(net::http::Request& request, net::http::Responder responder);
   void handleJoin(net::http::Request& request, net::http::Responder responder, bool publish);
+  // Cluster: serve the join here if the room is placed here, else 307 to its node.
+  void placeThenJoin(control::JoinRequest join, media::SessionSpec spec,
+                     media::sdp::SessionDescription offer, net::http::Responder responder);
+  void joinHere(control::JoinRequest join, media::SessionSpec spec,
+                media::sdp::SessionDescription offer, net::http::Responder responder);
   void handlePatch(net::http::Request& request, net::http::Responder responder);
   void handleDelete(net::http::Request& request, net::http::Responder responder);
   // Looks up the session of a PATCH/DELETE and checks its bearer token; answers errors itself.
@@ -161,6 +182,7 @@ class WhipEndpoint final : public control::SessionTerminator {
   net::WorkerPool& pool_;
   Options options_;
   control::ConsultationService* service_ = nullptr;
+  const Cluster* cluster_ = nullptr;
   std::function<metrics::MediaWorkerMetrics*(size_t)> metricsProvider_;
   std::function<void(double)> joinObserver_;
   std::function<std::optional<IceServers>(const std::string&, int64_t)> iceServerMinter_;

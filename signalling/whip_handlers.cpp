@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cctype>
+
 #include "common/logging.h"
 #include "control/policy.h"
 #include "media/sdp/sdp_errors.h"
@@ -82,7 +84,32 @@ Response sdpError(const Error& e) {
 }
 
 Response policyError(const Error& e) {
-  return Response::json(control::policyStatus(e.code), control::errorBody(e));
+  Response r = Response::json(control::policyStatus(e.code), control::errorBody(e));
+  if (e.code == "cluster_unavailable") r.headers.set("Retry-After", "1");
+  return r;
+}
+
+// RFC 3986 §2.3 unreserved characters kept, everything else %XX: values taken from the request
+// (decoded) go back into a Location header.
+std::string percentEncode(std::string_view v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+int64_t unixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -125,6 +152,19 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
     return responder.send(Response::error(503, "unavailable", "media plane not ready"));
   }
   auto token = bearerToken(request);
+  if (!token && cluster_ != nullptr) {
+    // Redirected from another node: the invite token is sealed in the ticket (docs/cluster.md
+    // "Redirects"), as a cross-origin redirect drops Authorization.
+    if (auto ticket = request.query("ticket")) {
+      auto opened = cluster_->tickets->open(*ticket, unixMs());
+      if (!opened.ok()) return responder.send(policyError(opened.error()));
+      if (opened->room_id != request.param("id")) {
+        return responder.send(policyError(
+            makeError("invalid_ticket", "the redirect ticket is for another consultation")));
+      }
+      token = opened->token;
+    }
+  }
   if (!token) return responder.send(unauthorized());
   if (!hasContentType(request, "application/sdp")) {
     return responder.send(
@@ -153,9 +193,63 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
   control::JoinRequest join{
       *token, roomId, publish ? control::SessionKind::kPublish : control::SessionKind::kSubscribe,
       request.remoteAddress, "udp"};
+  if (cluster_ != nullptr) {
+    return placeThenJoin(std::move(join), std::move(spec), std::move(offer).value(),
+                         std::move(responder));
+  }
+  joinHere(std::move(join), std::move(spec), std::move(offer).value(), std::move(responder));
+}
+
+void WhipEndpoint::placeThenJoin(control::JoinRequest join, SessionSpec spec,
+                                 sdp::SessionDescription offer, Responder responder) {
+  // The room's node serves it (docs/cluster.md "Placement"); this node holds its records if the
+  // backend created it here.
+  const bool localRecords = service_->getRoom(join.room_id).ok();
+  std::weak_ptr<char> alive = alive_;
+  const std::string roomId = join.room_id;
+  cluster_->node->placeRoom(
+      roomId, localRecords,
+      [this, alive, join = std::move(join), spec = std::move(spec), offer = std::move(offer),
+       responder](Result<control::cluster::Placement> p) mutable {
+        if (alive.expired() || !started_) return;
+        using Outcome = control::cluster::Placement::Outcome;
+        if (!p.ok() || p->outcome == Outcome::kNoNode) {
+          // Running calls carry on; new joins wait for the store (or a node) to come back.
+          Response r = Response::error(
+              503, "cluster_unavailable",
+              p.ok() ? "no relay node can serve this consultation now; try again shortly"
+                     : "the cluster store is unreachable; try again shortly");
+          r.headers.set("Retry-After", "1");
+          return responder.send(std::move(r));
+        }
+        if (p->outcome == Outcome::kUnknown || p->local) {
+          return joinHere(std::move(join), std::move(spec), std::move(offer), std::move(responder));
+        }
+        // Another node serves the room: RFC 9110 §15.4.8 307 keeps the method and the body.
+        control::cluster::JoinTicket ticket{join.room_id, join.token,
+                                            unixMs() + cluster_->ticketTtl.count()};
+        std::string location = p->url + "/v1/rooms/" + percentEncode(join.room_id) +
+                               (spec.publish ? "/whip?" : "/whep?");
+        if (!spec.targetInvite.empty()) {
+          location += "participant=" + percentEncode(spec.targetInvite) + "&";
+        }
+        if (!spec.targetRole.empty()) location += "role=" + percentEncode(spec.targetRole) + "&";
+        location += "ticket=" + cluster_->tickets->seal(ticket);
+        if (cluster_->redirected) cluster_->redirected();
+        Response r = Response::json(
+            307, {{"code", "moved"}, {"message", "this consultation is served by another node"}});
+        r.headers.set("Location", location);
+        responder.send(std::move(r));
+      });
+}
+
+void WhipEndpoint::joinHere(control::JoinRequest join, SessionSpec spec,
+                            sdp::SessionDescription offer, Responder responder) {
+  const std::string roomId = join.room_id;
+  const std::string token = join.token;
   std::weak_ptr<char> alive = alive_;
   service_->authorizeJoin(join, [this, alive, responder, spec = std::move(spec),
-                                 offer = std::move(offer).value(), digest = sha256Hex(*token),
+                                 offer = std::move(offer), digest = sha256Hex(token),
                                  roomId](Result<control::JoinGrant> grant) mutable {
     if (alive.expired() || !started_) return;
     if (!grant.ok() && grant.error().code == "already_connected") {
@@ -252,7 +346,10 @@ void WhipEndpoint::handleJoin(Request& request, Responder responder, bool publis
             return responder.send(policyError(s.error()));
           }
           Response r = Response::text(201, sdpText, "application/sdp");
-          r.headers.set("Location", "/v1/rooms/" + record.roomId + "/sessions/" + id);
+          // In a cluster the Location names this node outright: PATCH and DELETE need not
+          // follow a redirect (docs/cluster.md "Redirects").
+          r.headers.set("Location", (cluster_ != nullptr ? cluster_->publicUrl : std::string()) +
+                                        "/v1/rooms/" + record.roomId + "/sessions/" + id);
           r.headers.set("ETag", record.etag);
           if (!links.empty()) r.headers.set("Link", links);
           responder.send(std::move(r));

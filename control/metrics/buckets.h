@@ -21,6 +21,10 @@ inline const std::vector<double> kHttpRequestSeconds = {
 inline const std::vector<double> kFsyncSeconds = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
 
+// Cluster store (Redis) round trips: 100 us ... 1 s.
+inline const std::vector<double> kClusterStoreSeconds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+
 // Join: WHIP/WHEP POST accepted to DTLS connected: 50 ms ... 30 s.
 inline const std::vector<double> kJoinSeconds = {0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30};
 

@@ -47,6 +47,7 @@ MEDRELAY_METRICS_LABEL_SET(RoomState, "state", MEDRELAY_METRICS_ROOM_STATES);
   X(kAccessLogUnavailable, "access_log_unavailable") \
   X(kBadOffer, "bad_offer")                          \
   X(kCapacity, "capacity")                           \
+  X(kClusterUnavailable, "cluster_unavailable")      \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(JoinRefusal, "reason", MEDRELAY_METRICS_JOIN_REFUSALS);
 
@@ -63,6 +64,7 @@ MEDRELAY_METRICS_LABEL_SET(JoinRefusal, "reason", MEDRELAY_METRICS_JOIN_REFUSALS
   X(kTakeover, "takeover")                      \
   X(kServerShutdown, "server-shutdown")         \
   X(kServerRestart, "server-restart")           \
+  X(kSuperseded, "superseded")                  \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(SessionEndReason, "reason", MEDRELAY_METRICS_SESSION_END_REASONS);
 
@@ -96,6 +98,34 @@ MEDRELAY_METRICS_LABEL_SET(AccessLogError, "kind", MEDRELAY_METRICS_ACCESS_LOG_E
   X(kBusy, "busy")                       \
   X(kOther, "other")
 MEDRELAY_METRICS_LABEL_SET(StoreError, "kind", MEDRELAY_METRICS_STORE_ERRORS);
+
+// Cluster nodes by state as the heartbeat sees them (docs/cluster.md): alive and serving, alive
+// and draining, registered but their alive key expired.
+#define MEDRELAY_METRICS_CLUSTER_NODE_STATES(X) \
+  X(kServing, "serving")                        \
+  X(kDraining, "draining")                      \
+  X(kLost, "lost")                              \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(ClusterNodeState, "state", MEDRELAY_METRICS_CLUSTER_NODE_STATES);
+
+// What a room placement answered: the owner kept, a first placement, a reassignment (epoch + 1),
+// a room the cluster does not know, no live node for it, or the store unreachable.
+#define MEDRELAY_METRICS_CLUSTER_PLACEMENTS(X) \
+  X(kKept, "kept")                             \
+  X(kPlaced, "placed")                         \
+  X(kReassigned, "reassigned")                 \
+  X(kUnknown, "unknown")                       \
+  X(kNoNode, "no_node")                        \
+  X(kUnavailable, "unavailable")               \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(ClusterPlacement, "outcome", MEDRELAY_METRICS_CLUSTER_PLACEMENTS);
+
+// A doctor lease refused at a join (another room holds it) or lost by a room that held it.
+#define MEDRELAY_METRICS_LEASE_CONFLICTS(X) \
+  X(kRefused, "refused")                    \
+  X(kLost, "lost")                          \
+  X(kOther, "other")
+MEDRELAY_METRICS_LABEL_SET(LeaseConflict, "kind", MEDRELAY_METRICS_LEASE_CONFLICTS);
 
 // Backend (API-key) requests refused (the api_auth_failed record's reason): a missing or wrong
 // key, or the first refusal after a source address ran out of attempts.

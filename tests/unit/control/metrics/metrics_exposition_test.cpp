@@ -202,6 +202,9 @@ TEST(MetricsExpositionTest, DocsLabelValuesMatchTheDeclaredSets) {
   expectDocumentedSet<StatusClass>(doc, "StatusClass");
   expectDocumentedSet<AccessLogError>(doc, "AccessLogError");
   expectDocumentedSet<StoreError>(doc, "StoreError");
+  expectDocumentedSet<ClusterNodeState>(doc, "ClusterNodeState");
+  expectDocumentedSet<ClusterPlacement>(doc, "ClusterPlacement");
+  expectDocumentedSet<LeaseConflict>(doc, "LeaseConflict");
   expectDocumentedSet<ApiAuthFailure>(doc, "ApiAuthFailure");
   expectDocumentedSet<DataDir>(doc, "DataDir");
 }
