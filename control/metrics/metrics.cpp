@@ -35,7 +35,8 @@ Metrics::Metrics()
       policy_(*registry_),
       access_log_(*registry_),
       store_(*registry_),
-      server_(*registry_) {
+      server_(*registry_),
+      webhooks_(*registry_) {
   registerBuildInfo(*registry_);
 }
 

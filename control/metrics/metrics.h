@@ -17,6 +17,7 @@
 #include "control/metrics/policy_metrics.h"
 #include "control/metrics/server_metrics.h"
 #include "control/metrics/store_metrics.h"
+#include "control/metrics/webhook_metrics.h"
 
 namespace medrelay::metrics {
 
@@ -44,6 +45,7 @@ class Metrics {
   AccessLogMetrics& accessLog() { return access_log_; }
   StoreMetrics& store() { return store_; }
   ServerMetrics& server() { return server_; }
+  WebhookMetrics& webhooks() { return webhooks_; }
 
   // Runs at the start of every render(), on the rendering thread (the control thread in the
   // server): for gauges computed at scrape time (rooms by state, disk space, readiness) and
@@ -74,6 +76,7 @@ class Metrics {
   AccessLogMetrics access_log_;
   StoreMetrics store_;
   ServerMetrics server_;
+  WebhookMetrics webhooks_;
 
   std::mutex hooks_mutex_;  // guards hooks_ and serialises their runs
   std::vector<std::function<void()>> hooks_;
