@@ -60,6 +60,9 @@ Mapping mappingOf(AccessEvent e) {
     case AccessEvent::kLogOpened:
     case AccessEvent::kLogReopened:
       return kAppStart;
+    case AccessEvent::kClockSync:
+      // No DICOM subtype names time synchronisation: the type alone, no subtype.
+      return {kDicomSystem, "110100", "Application Activity", {}, {}, {}, 'E'};
     case AccessEvent::kKeyRotated:
       return dicom("110113", "Security Alert", "110129", "Security Configuration", 'E');
     case AccessEvent::kFilesPruned:
@@ -125,12 +128,18 @@ nlohmann::json toFhirAuditEvent(const AccessRecord& r) {
       {"resourceType", "AuditEvent"},
       {"id", node + "-" + std::to_string(r.seq)},
       {"type", coding(m.type_system, m.type_code, m.type_display)},
-      {"subtype",
-       nlohmann::json::array({coding(m.subtype_system, m.subtype_code, m.subtype_display)})},
       {"action", std::string(1, m.action)},
       {"recorded", formatTime(r.time_us)},
       {"outcome", outcomeOf(r.event)},
   };
+  if (!m.subtype_code.empty()) {
+    ev["subtype"] =
+        nlohmann::json::array({coding(m.subtype_system, m.subtype_code, m.subtype_display)});
+  }
+  if (r.event == AccessEvent::kClockSync && r.detail.is_object() &&
+      !r.detail.value("synced", true)) {
+    ev["outcome"] = "4";  // the clock is not synchronised: record times may drift
+  }
   if (!r.reason.empty()) ev["outcomeDesc"] = r.reason;
 
   nlohmann::json agents = nlohmann::json::array();

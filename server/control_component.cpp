@@ -152,6 +152,14 @@ Result<void> ControlComponent::start() {
   if (auto r = service_->start(); !r.ok()) return r.error();
   api_->attach(service_.get(), log_.get());
   if (auto r = startWebhooks(); !r.ok()) return r.error();
+  // The clock's synchronisation state: a clock_sync record now, hourly and on every change
+  // (docs/access-log.md "Time").
+  control::ClockSyncOptions clock_opts;
+  clock_opts.on_state = [m = metrics_.get()](const control::ClockSyncState& s, uint64_t losses) {
+    m->clock().update(s.synced, static_cast<double>(s.est_error_us) / 1e6, losses);
+  };
+  clock_sync_ = std::make_unique<control::ClockSyncMonitor>(app_.control(), *log_, clock_opts);
+  clock_sync_->start();
 
   control_monitor_ = std::make_unique<metrics::LoopMonitor>(app_.control(), *metrics_, "control");
   auto& workers = app_.workers();
@@ -256,6 +264,7 @@ void ControlComponent::stop() {
     std::lock_guard lock(durable_slot_->mutex);
     durable_slot_->sender = nullptr;
   }
+  clock_sync_.reset();
   webhooks_.reset();  // undelivered messages stay in the outbox for the next start
   service_.reset();
   metered_store_.reset();

@@ -8,6 +8,7 @@
 #include "control/access_log.h"
 #include "control/api/rest_api.h"
 #include "control/clock.h"
+#include "control/clock_sync.h"
 #include "control/consultation_service.h"
 #include "control/metrics/loop_monitor.h"
 #include "control/metrics/metered_store.h"
@@ -71,6 +72,7 @@ class ControlComponent : public App::Component {
   std::unique_ptr<control::ConsultationService> service_;
   std::shared_ptr<DurableSlot> durable_slot_ = std::make_shared<DurableSlot>();
   std::unique_ptr<control::WebhookSender> webhooks_;
+  std::unique_ptr<control::ClockSyncMonitor> clock_sync_;
   std::unique_ptr<metrics::LoopMonitor> control_monitor_;
   std::vector<std::unique_ptr<metrics::LoopMonitor>> worker_monitors_;
   bool workers_monitored_ = false;

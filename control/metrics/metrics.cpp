@@ -36,7 +36,8 @@ Metrics::Metrics()
       access_log_(*registry_),
       store_(*registry_),
       server_(*registry_),
-      webhooks_(*registry_) {
+      webhooks_(*registry_),
+      clock_(*registry_) {
   registerBuildInfo(*registry_);
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/counters/worker_counters.h"
 #include "control/metrics/access_log_metrics.h"
+#include "control/metrics/clock_metrics.h"
 #include "control/metrics/http_metrics.h"
 #include "control/metrics/policy_metrics.h"
 #include "control/metrics/server_metrics.h"
@@ -46,6 +47,7 @@ class Metrics {
   StoreMetrics& store() { return store_; }
   ServerMetrics& server() { return server_; }
   WebhookMetrics& webhooks() { return webhooks_; }
+  ClockMetrics& clock() { return clock_; }
 
   // Runs at the start of every render(), on the rendering thread (the control thread in the
   // server): for gauges computed at scrape time (rooms by state, disk space, readiness) and
@@ -77,6 +79,7 @@ class Metrics {
   StoreMetrics store_;
   ServerMetrics server_;
   WebhookMetrics webhooks_;
+  ClockMetrics clock_;
 
   std::mutex hooks_mutex_;  // guards hooks_ and serialises their runs
   std::vector<std::function<void()>> hooks_;

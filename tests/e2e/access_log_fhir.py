@@ -50,6 +50,7 @@ MAPPING = {
     "invite_revoked": (EVENT_TYPE, "rest", "delete", "D"),
     "log_opened": (DCM, "110100", "110120", "E"),
     "log_reopened": (DCM, "110100", "110120", "E"),
+    "clock_sync": (DCM, "110100", None, "E"),
 }
 
 
@@ -74,11 +75,15 @@ def check_audit_event(ev, record):
         system, code, sub, action = want
         coding_ok(ev["type"], system)
         assert ev["type"]["code"] == code, (record["event"], ev["type"])
-        coding_ok(ev["subtype"][0], DCM if system == DCM else RESTFUL)
-        assert ev["subtype"][0]["code"] == sub
+        if sub is None:
+            assert "subtype" not in ev, ev
+        else:
+            coding_ok(ev["subtype"][0], DCM if system == DCM else RESTFUL)
+            assert ev["subtype"][0]["code"] == sub
         assert ev["action"] == action
     if want:
-        refusal = record["event"] in ("join_refused", "api_auth_failed")
+        refusal = record["event"] in ("join_refused", "api_auth_failed") or (
+            record["event"] == "clock_sync" and not record["detail"]["synced"])
         assert ev["outcome"] == ("4" if refusal else "0"), (record["event"], ev["outcome"])
     requestors = 0
     for a in ev["agent"]:
@@ -136,6 +141,11 @@ def main():
         by_seq = {r["seq"]: r for r in records}
         assert {"room_created", "invite_issued", "api_auth_failed", "room_cancelled",
                 "invite_revoked", "log_opened"} <= {r["event"] for r in records}
+        # The clock's state is recorded at start (docs/access-log.md "Time").
+        clock = [r for r in records if r["event"] == "clock_sync"]
+        assert clock and clock[0]["reason"] == "start", clock
+        assert isinstance(clock[0]["detail"]["synced"], bool)
+        assert clock[0]["detail"]["est_error_us"] >= 0 and "max_error_us" in clock[0]["detail"]
 
         # The export, three at a time through link[next].
         events, path, pages = [], "/v1/access-log?format=fhir&limit=3", 0
