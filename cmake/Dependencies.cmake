@@ -9,6 +9,7 @@ find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(prometheus-cpp REQUIRED)
 find_package(SQLite3 REQUIRED)
+find_package(CURL REQUIRED)  # webhooks: libcurl4-openssl-dev
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
 pkg_check_modules(USRSCTP REQUIRED IMPORTED_TARGET usrsctp)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
@@ -30,4 +31,4 @@ add_library(medrelay::deps ALIAS medrelay_deps)
 target_link_libraries(medrelay_deps INTERFACE
   PkgConfig::LIBUV OpenSSL::SSL OpenSSL::Crypto medrelay::srtp PkgConfig::USRSCTP
   nlohmann_json::nlohmann_json spdlog::spdlog fmt::fmt yaml-cpp CLI11::CLI11
-  prometheus-cpp::core SQLite::SQLite3 PkgConfig::HIREDIS llhttp Threads::Threads)
+  prometheus-cpp::core SQLite::SQLite3 CURL::libcurl PkgConfig::HIREDIS llhttp Threads::Threads)

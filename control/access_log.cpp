@@ -221,6 +221,11 @@ AccessLogStats AccessLog::stats() const {
   return s;
 }
 
+ChainHead AccessLog::durableHead() const {
+  std::lock_guard lock(head_mutex_);
+  return durable_head_;
+}
+
 std::string AccessLog::currentKeyId() const {
   std::lock_guard lock(mutex_);
   return key_id_shared_;

@@ -19,6 +19,7 @@
 #include "control/access_log_files.h"
 #include "control/access_log_key.h"
 #include "control/access_log_record.h"
+#include "control/chain_head.h"
 
 namespace medrelay::net {
 class Dispatcher;
@@ -49,6 +50,9 @@ struct AccessLogOptions {
   // fdatasync of a log file, with its duration. Both must be cheap and thread-safe.
   std::function<void(const AccessRecord&)> on_append;
   std::function<void(double seconds)> on_fdatasync;
+  // Optional: runs on the writer thread after records up to `seq` became durable (webhooks pick
+  // them up from the files). Must be cheap and thread-safe.
+  std::function<void(uint64_t seq)> on_durable;
 };
 
 struct AccessLogStats {
@@ -102,6 +106,8 @@ class AccessLog {
   // The sequence number of the last record on stable storage: a record appended after this call
   // gets a larger one (the store keeps it with a pending record, docs/access-log.md).
   uint64_t durableSeq() const { return durableSeq_.load(); }
+  // The last record on stable storage (seq, MAC, time): the anchor exported with every batch.
+  ChainHead durableHead() const;
   AccessLogStats stats() const;
   const std::filesystem::path& dir() const { return options_.dir; }
   std::string currentKeyId() const;
@@ -173,6 +179,9 @@ class AccessLog {
   bool stopping_ = false;
   std::string key_id_shared_;  // guarded by mutex_
   std::thread thread_;
+
+  mutable std::mutex head_mutex_;
+  ChainHead durable_head_;  // guarded by head_mutex_
 
   std::atomic<bool> unhealthy_{false};
   std::atomic<uint64_t> durableSeq_{0};

@@ -73,6 +73,11 @@ int AccessLog::flush() {
     staged_records_ = 0;
     durable_ = working_;
     durableSeq_ = durable_.next_seq - 1;
+    {
+      std::lock_guard lock(head_mutex_);
+      durable_head_ = {durable_.next_seq - 1, toHex(durable_.last_mac), durable_.last_time_us};
+    }
+    if (options_.on_durable) options_.on_durable(durable_.next_seq - 1);
     return 0;
   }
   staged_records_ = 0;

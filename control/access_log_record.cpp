@@ -13,12 +13,12 @@
 namespace medrelay::control {
 namespace {
 
-constexpr std::array<std::string_view, 19> kEventNames = {
+constexpr std::array<std::string_view, 20> kEventNames = {
     "room_created",       "room_edited",        "room_cancelled",   "invite_issued",
     "invite_revoked",     "participant_joined", "participant_left", "consultation_started",
-    "consultation_ended", "join_refused",       "api_auth_failed",  "key_rotated",
-    "log_opened",         "file_linked",        "log_reopened",     "log_recovered",
-    "chain_restarted",    "files_pruned",       "io_recovered"};
+    "consultation_ended", "join_refused",       "api_auth_failed",  "clock_sync",
+    "key_rotated",        "log_opened",         "file_linked",      "log_reopened",
+    "log_recovered",      "chain_restarted",    "files_pruned",     "io_recovered"};
 
 constexpr std::array<std::string_view, 12> kEndReasons = {
     "hangup",   "consent-timeout", "ice-failed",     "dtls-failed",

@@ -25,6 +25,7 @@ enum class AccessEvent : uint8_t {
   kConsultationEnded,
   kJoinRefused,
   kApiAuthFailed,
+  kClockSync,  // the system clock's synchronisation state (control/clock_sync.h)
   kKeyRotated,
   // Written by the log itself.
   kLogOpened,       // first record of a new log (prev_mac = genesis)

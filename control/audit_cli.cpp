@@ -3,9 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "control/access_log_anchor.h"
+#include "control/access_log_files.h"
 #include "control/access_log_key.h"
 #include "control/access_log_reader.h"
 #include "control/access_log_verify.h"
@@ -38,7 +42,35 @@ void addDefaultKeys(const std::filesystem::path& target, AccessLogKeyring& keyri
   }
 }
 
-int runVerify(const std::string& path, const std::vector<std::string>& key_files) {
+// The anchors of --anchor FILE (or - for stdin); exit status 2 when unreadable or malformed.
+std::optional<std::vector<Anchor>> readAnchors(const std::string& source) {
+  std::string text;
+  if (source == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    auto content = readWholeFile(source);
+    if (!content) {
+      std::fprintf(stderr, "audit verify: cannot read anchor file %s\n", source.c_str());
+      return std::nullopt;
+    }
+    text = std::move(*content);
+  }
+  auto anchors = parseAnchors(text);
+  if (!anchors) {
+    std::fprintf(stderr, "audit verify: %s: %s\n", source == "-" ? "stdin" : source.c_str(),
+                 anchors.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(anchors.value());
+}
+
+int runVerify(const std::string& path, const std::vector<std::string>& key_files,
+              const std::string& anchor_source) {
+  std::optional<std::vector<Anchor>> anchors;
+  if (!anchor_source.empty()) {
+    anchors = readAnchors(anchor_source);
+    if (!anchors) return 2;
+  }
   AccessLogKeyring keyring;
   for (const auto& f : key_files) {
     auto k = loadKeyFile(f);
@@ -54,8 +86,23 @@ int runVerify(const std::string& path, const std::vector<std::string>& key_files
     return 2;
   }
   const VerifyReport report = verifyAccessLog(path, keyring);
-  std::printf("%s\n", report.summary().c_str());
-  return report.ok() ? 0 : 1;
+  if (!report.ok() || !anchors) {
+    std::printf("%s\n", report.summary().c_str());
+    return report.ok() ? 0 : 1;
+  }
+  const std::string source = anchor_source == "-" ? "anchors" : anchor_source;
+  const AnchorReport checked = checkAnchors(report, path, *anchors, source);
+  if (checked.failure) {
+    std::printf("FAIL %s\n", checked.failure->describe().c_str());
+    return 1;
+  }
+  std::string line = report.summary() + ", " + std::to_string(checked.checked) + " of " +
+                     std::to_string(anchors->size()) + " anchors matched";
+  if (checked.before_start > 0) {
+    line += " (" + std::to_string(checked.before_start) + " before the first record)";
+  }
+  std::printf("%s\n", line.c_str());
+  return 0;
 }
 
 int runShow(const std::string& dir, const std::string& room, const std::string& since,
@@ -106,6 +153,10 @@ int runAuditCli(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "check MACs, sequence and file links");
   verify->add_option("path", verify_path, "log directory or one access-*.jsonl file")->required();
   verify->add_option("--key", key_files, "key file (repeat for rotated keys)");
+  std::string anchor_source;
+  verify->add_option("--anchor", anchor_source,
+                     "chain heads kept elsewhere, one JSON object a line (- for stdin): "
+                     "detects a truncated tail");
 
   std::string dir = ".";
   std::string room;
@@ -125,7 +176,7 @@ int runAuditCli(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (verify->parsed()) return runVerify(verify_path, key_files);
+  if (verify->parsed()) return runVerify(verify_path, key_files, anchor_source);
   return runShow(dir, room, since, after_seq, limit);
 }
 

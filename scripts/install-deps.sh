@@ -7,6 +7,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache clang lld libclang-rt-14-dev
   libuv1-dev libssl-dev openssl libusrsctp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   node-llhttp nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev
   libhiredis-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
   dpkg-dev autoconf automake libtool
 )

@@ -82,6 +82,20 @@ struct Config {
     bool operator==(const AccessLog&) const = default;
   } access_log;
 
+  // Signed webhooks from the access log (docs/access-log.md "Webhooks").
+  struct Webhooks {
+    std::vector<std::string> urls;          // https:// endpoints; empty: no webhooks
+    std::vector<std::string> secret_files;  // one per URL: whsec_ secrets, one a line
+    std::vector<std::string> events;        // access-log event names; empty: every event
+    std::string format = "json";            // json | fhir
+    std::string ca_file;                    // PEM CAs to verify endpoints; empty: the system's
+    uint32_t max_attempts = 10;             // then the delivery is dead-lettered
+    uint32_t backoff_initial_ms = 1000;
+    uint32_t backoff_max_ms = 300000;
+    uint32_t timeout_ms = 10000;
+    bool operator==(const Webhooks&) const = default;
+  } webhooks;
+
   struct Log {
     std::string level = "info";
     std::string format = "text";

@@ -9,7 +9,10 @@
 #include <fstream>
 
 #include "common/logging.h"
+#include "control/access_log_record.h"
 #include "control/cluster/redis_client.h"
+#include "control/webhook_payload.h"
+#include "control/webhook_signature.h"
 #include "server/api_key.h"
 
 namespace medrelay::server {
@@ -97,6 +100,46 @@ std::string checkCidr(std::string_view value) {
   uint64_t max = f == Family::kV4 ? 32 : 128;
   if (!len || *len > max) {
     return "'" + std::string(value) + "' has a bad prefix length (0-" + std::to_string(max) + ")";
+  }
+  return {};
+}
+
+std::string checkWebhookUrl(std::string_view url) {
+  const std::string shown = "'" + std::string(url.substr(0, 200)) + "'";
+  constexpr std::string_view kScheme = "https://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return shown + " is not an https:// URL (webhooks go over TLS only)";
+  }
+  for (const unsigned char ch : url) {
+    if (ch <= 0x20 || ch >= 0x7F) return shown + " contains spaces or non-ASCII characters";
+  }
+  const std::string_view rest = url.substr(kScheme.size());
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) {
+    return shown + " must not carry credentials (user@host)";
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  bool has_port = false;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return shown + " has an unterminated [IPv6] host";
+    const std::string_view after = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return shown + " has garbage after the [IPv6] host";
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    has_port = true;
+  }
+  if (host.empty()) return shown + " has no host";
+  if (has_port) {
+    auto p = parseNumber(port);
+    if (!p || *p == 0 || *p > 65535) return shown + " has an invalid port";
   }
   return {};
 }
@@ -246,6 +289,37 @@ void validateConfig(const Config& c,
 
   // storage, access_log
   if (c.storage.data_dir.empty()) report("storage.data_dir", "must not be empty");
+
+  // webhooks
+  for (const auto& url : c.webhooks.urls) {
+    if (auto e = checkWebhookUrl(url); !e.empty()) report("webhooks.urls", e);
+  }
+  if (c.webhooks.secret_files.size() != c.webhooks.urls.size()) {
+    report("webhooks.secret_files", "needs one secret file per URL in webhooks.urls (" +
+                                        std::to_string(c.webhooks.urls.size()) + " URLs, " +
+                                        std::to_string(c.webhooks.secret_files.size()) +
+                                        " secret files)");
+  }
+  for (const auto& file : c.webhooks.secret_files) {
+    // The message names the file and line, never a secret.
+    if (auto r = control::loadWebhookSecrets(file); !r) {
+      report("webhooks.secret_files", r.error().message);
+    }
+  }
+  for (const auto& e : c.webhooks.events) {
+    if (!control::parseAccessEvent(e)) {
+      report("webhooks.events", "'" + e + "' is not an access-log event (docs/access-log.md)");
+    }
+  }
+  if (!control::parseWebhookFormat(c.webhooks.format)) {
+    report("webhooks.format", "'" + c.webhooks.format + "' is not one of json|fhir");
+  }
+  if (!c.webhooks.ca_file.empty()) {
+    if (auto e = checkReadableFile(c.webhooks.ca_file); !e.empty()) report("webhooks.ca_file", e);
+  }
+  if (c.webhooks.backoff_initial_ms > c.webhooks.backoff_max_ms) {
+    report("webhooks.backoff_initial_ms", "larger than webhooks.backoff_max_ms");
+  }
 
   // log
   if (!log::parseLevel(c.log.level)) {

@@ -18,5 +18,7 @@ void validateConfig(
 std::string checkHostPort(std::string_view value);
 // "10.0.0.0/8", "2001:db8::/32", or a single address. Empty string on success.
 std::string checkCidr(std::string_view value);
+// "https://host[:port][/path]": TLS only, no credentials, no spaces. Empty string on success.
+std::string checkWebhookUrl(std::string_view value);
 
 }  // namespace medrelay::server

@@ -75,6 +75,10 @@ ControlComponent::ControlComponent(App& app, HttpComponent& http)
       m->accessLog().sync(totals);
     }
     if (metered_store_ != nullptr) updateRoomGauges();
+    if (webhooks_ != nullptr) {
+      const control::WebhookStats st = webhooks_->stats();
+      m->webhooks().sync({st.dead_letters, st.delivered, st.failures, st.lag_records, st.pending});
+    }
   });
   http.addReadinessCheck("access_log", [this](std::string& why) {
     if (log_ == nullptr) {
@@ -125,6 +129,10 @@ Result<void> ControlComponent::start() {
     m->policy().onAccessRecord(control::toString(r.event), r.role, r.reason);
   };
   log_opts.on_fdatasync = [m](double seconds) { m->accessLog().fsynced(seconds); };
+  log_opts.on_durable = [slot = durable_slot_](uint64_t seq) {
+    std::lock_guard lock(slot->mutex);
+    if (slot->sender != nullptr) slot->sender->notifyDurable(seq);
+  };
   auto log = control::AccessLog::open(std::move(log_opts), &app_.control());
   if (!log.ok()) return log.error();
   log_ = std::move(log.value());
@@ -143,6 +151,15 @@ Result<void> ControlComponent::start() {
                                                             clock_, service_opts);
   if (auto r = service_->start(); !r.ok()) return r.error();
   api_->attach(service_.get(), log_.get());
+  if (auto r = startWebhooks(); !r.ok()) return r.error();
+  // The clock's synchronisation state: a clock_sync record now, hourly and on every change
+  // (docs/access-log.md "Time").
+  control::ClockSyncOptions clock_opts;
+  clock_opts.on_state = [m = metrics_.get()](const control::ClockSyncState& s, uint64_t losses) {
+    m->clock().update(s.synced, static_cast<double>(s.est_error_us) / 1e6, losses);
+  };
+  clock_sync_ = std::make_unique<control::ClockSyncMonitor>(app_.control(), *log_, clock_opts);
+  clock_sync_->start();
 
   control_monitor_ = std::make_unique<metrics::LoopMonitor>(app_.control(), *metrics_, "control");
   auto& workers = app_.workers();
@@ -156,6 +173,40 @@ Result<void> ControlComponent::start() {
   workers_monitored_ = true;
   MR_LOG_INFO(logger(), "control plane started: store {}, access log {}",
               (data_dir / kStoreFile).string(), log_->dir().string());
+  return {};
+}
+
+Result<void> ControlComponent::startWebhooks() {
+  const Config& cfg = app_.config();
+  if (cfg.webhooks.urls.empty()) return {};
+  control::WebhookOptions opts;
+  for (size_t i = 0; i < cfg.webhooks.urls.size() && i < cfg.webhooks.secret_files.size(); ++i) {
+    opts.endpoints.push_back({cfg.webhooks.urls[i], cfg.webhooks.secret_files[i]});
+  }
+  opts.outbox = fs::path(cfg.storage.data_dir) / kWebhookOutboxFile;
+  opts.log_dir = log_->dir();
+  for (const auto& e : cfg.webhooks.events) {
+    if (auto ev = control::parseAccessEvent(e)) opts.events.insert(*ev);
+  }
+  opts.format =
+      control::parseWebhookFormat(cfg.webhooks.format).value_or(control::WebhookFormat::kJson);
+  opts.ca_file = cfg.webhooks.ca_file;
+  opts.max_attempts = cfg.webhooks.max_attempts;
+  opts.backoff_initial_ms = cfg.webhooks.backoff_initial_ms;
+  opts.backoff_max_ms = cfg.webhooks.backoff_max_ms;
+  opts.timeout_ms = cfg.webhooks.timeout_ms;
+  auto sender = control::WebhookSender::start(std::move(opts), app_.control(), log_->durableSeq());
+  if (!sender.ok()) return sender.error();
+  webhooks_ = std::move(sender.value());
+  {
+    std::lock_guard lock(durable_slot_->mutex);
+    durable_slot_->sender = webhooks_.get();
+  }
+  // Records made durable before the slot was filled: this call covers them.
+  webhooks_->notifyDurable(log_->durableSeq());
+  api_->attachWebhooks(webhooks_.get());
+  MR_LOG_INFO(logger(), "webhooks: {} endpoint(s), outbox {}", cfg.webhooks.urls.size(),
+              (fs::path(cfg.storage.data_dir) / kWebhookOutboxFile).string());
   return {};
 }
 
@@ -209,6 +260,12 @@ void ControlComponent::stop() {
   }
   worker_monitors_.clear();
   control_monitor_.reset();
+  {
+    std::lock_guard lock(durable_slot_->mutex);
+    durable_slot_->sender = nullptr;
+  }
+  clock_sync_.reset();
+  webhooks_.reset();  // undelivered messages stay in the outbox for the next start
   service_.reset();
   metered_store_.reset();
   store_.reset();

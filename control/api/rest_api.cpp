@@ -26,6 +26,8 @@ RestApi::RestApi(net::http::RouteTable& router, Clock& clock, RestApiOptions opt
   add(router, "GET", "/v1/access-log", &RestApi::accessLog);
   add(router, "GET", "/v1/rooms/{id}/events", &RestApi::events);
   add(router, "GET", "/v1/rooms/{id}/info", &RestApi::info);
+  add(router, "GET", "/v1/webhooks/deliveries", &RestApi::webhookDeliveries);
+  add(router, "POST", "/v1/webhooks/deliveries/{id}/replay", &RestApi::replayWebhookDelivery);
 }
 
 RestApi::~RestApi() {
@@ -46,6 +48,7 @@ void RestApi::detach() {
   }
   service_ = nullptr;
   log_ = nullptr;
+  webhooks_ = nullptr;
 }
 
 void RestApi::add(net::http::RouteTable& router, const char* method, const char* pattern,

@@ -12,6 +12,10 @@
 #include "control/consultation_service.h"
 #include "net/http/route_table.h"
 
+namespace medrelay::control {
+class WebhookSender;
+}
+
 namespace medrelay::control::api {
 
 struct RestApiOptions {
@@ -33,6 +37,8 @@ class RestApi {
   RestApi& operator=(const RestApi&) = delete;
 
   void attach(ConsultationService* service, AccessLog* log);
+  // The webhook sender behind /v1/webhooks/… (null: webhooks are not configured).
+  void attachWebhooks(WebhookSender* sender) { webhooks_ = sender; }
   // Closes every event stream and refuses further requests (shutdown).
   void detach();
   size_t openStreams() const { return streams_.size(); }
@@ -63,12 +69,16 @@ class RestApi {
   void events(Call& call);
   void info(Call& call);
   void answerLog(Call& call, std::string room);
+  // rest_webhooks.cpp
+  void webhookDeliveries(Call& call);
+  void replayWebhookDelivery(Call& call);
 
   Clock& clock_;
   RestApiOptions options_;
   AuthRateLimiter apiKeyLimiter_;
   ConsultationService* service_ = nullptr;
   AccessLog* log_ = nullptr;
+  WebhookSender* webhooks_ = nullptr;
   std::map<uint64_t, net::http::SseStream> streams_;  // by event-bus subscription
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

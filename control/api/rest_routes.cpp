@@ -7,6 +7,7 @@
 #include "control/access_log_record.h"
 #include "control/api/rest_api.h"
 #include "control/api/rest_util.h"
+#include "control/fhir_audit_event.h"
 
 namespace medrelay::control::api {
 
@@ -180,13 +181,36 @@ void RestApi::answerLog(Call& call, std::string room) {
     }
     q.limit = static_cast<size_t>(*n);
   }
+  bool fhir = false;
+  if (auto format = call.req.query("format")) {
+    if (*format != "fhir" && *format != "json") {
+      return refuse(call, "read_access_log", makeError("invalid_field", "format: json or fhir"));
+    }
+    fhir = *format == "fhir";
+  }
   if (log_ == nullptr) return call.res.send(errorResponse(makeError("not_ready", "no access log")));
+  // The head is taken first: every record of the page is at or before it.
+  const ChainHead head = log_->durableHead();
   auto records = AccessLogReader(log_->dir()).query(q);
   if (!records.ok()) return call.res.send(errorResponse(records.error()));
+  const bool more = !records->empty() && records->size() >= q.limit;
+  if (fhir) {
+    nlohmann::json bundle = toFhirBundle(records.value(), head);
+    if (more) {
+      std::string next = "/v1/access-log?format=fhir&after=" + std::to_string(records->back().seq) +
+                         "&limit=" + std::to_string(q.limit);
+      if (!q.room.empty()) next = "/v1/rooms/" + q.room + "/access-log" + next.substr(14);
+      bundle["link"] = nlohmann::json::array({{{"relation", "next"}, {"url", next}}});
+    }
+    Response r = jsonResponse(200, bundle);
+    r.headers.set("Content-Type", "application/fhir+json");
+    return call.res.send(std::move(r));
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const auto& rec : records.value()) list.push_back(toJson(rec, true));
-  nlohmann::json body = {{"records", std::move(list)}, {"next_after", nullptr}};
-  if (!records->empty() && records->size() >= q.limit) body["next_after"] = records->back().seq;
+  nlohmann::json body = {
+      {"records", std::move(list)}, {"next_after", nullptr}, {"chain_head", toJson(head)}};
+  if (more) body["next_after"] = records->back().seq;
   call.res.send(jsonResponse(200, body));
 }
 

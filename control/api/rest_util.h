@@ -26,6 +26,7 @@ inline int statusOf(std::string_view code) {
   if (code == "unsupported_media_type") return 415;
   if (code == "invalid_api_key") return 401;
   if (code == "not_ready") return 503;
+  if (code == "delivery_not_found") return 404;
   return policyStatus(code);
 }
 

@@ -36,7 +36,9 @@ Metrics::Metrics()
       access_log_(*registry_),
       store_(*registry_),
       server_(*registry_),
-      cluster_(*registry_) {
+      cluster_(*registry_),
+      webhooks_(*registry_),
+      clock_(*registry_) {
   registerBuildInfo(*registry_);
 }
 

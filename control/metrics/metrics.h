@@ -13,11 +13,13 @@
 
 #include "common/counters/worker_counters.h"
 #include "control/metrics/access_log_metrics.h"
+#include "control/metrics/clock_metrics.h"
 #include "control/metrics/cluster_metrics.h"
 #include "control/metrics/http_metrics.h"
 #include "control/metrics/policy_metrics.h"
 #include "control/metrics/server_metrics.h"
 #include "control/metrics/store_metrics.h"
+#include "control/metrics/webhook_metrics.h"
 
 namespace medrelay::metrics {
 
@@ -46,6 +48,8 @@ class Metrics {
   StoreMetrics& store() { return store_; }
   ServerMetrics& server() { return server_; }
   ClusterMetrics& cluster() { return cluster_; }
+  WebhookMetrics& webhooks() { return webhooks_; }
+  ClockMetrics& clock() { return clock_; }
 
   // Runs at the start of every render(), on the rendering thread (the control thread in the
   // server): for gauges computed at scrape time (rooms by state, disk space, readiness) and
@@ -77,6 +81,8 @@ class Metrics {
   StoreMetrics store_;
   ServerMetrics server_;
   ClusterMetrics cluster_;
+  WebhookMetrics webhooks_;
+  ClockMetrics clock_;
 
   std::mutex hooks_mutex_;  // guards hooks_ and serialises their runs
   std::vector<std::function<void()>> hooks_;

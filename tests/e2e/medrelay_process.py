@@ -30,9 +30,12 @@ class Server:
     """medrelay started with `settings` (["media.stale_after_ms=1000", ...]) on top of the
     isolated defaults; stops on close() with SIGTERM."""
 
-    def __init__(self, binary, settings=(), prefix="medrelay-e2e-"):
+    def __init__(self, binary, settings=(), prefix="medrelay-e2e-", data_dir=None):
+        """data_dir: start on this state directory (a restart after kill()); default: a new one
+        that close() removes."""
         self.dir = tempfile.TemporaryDirectory(prefix=prefix)
-        data = os.path.join(self.dir.name, "data")
+        data = data_dir or os.path.join(self.dir.name, "data")
+        self.data_dir = data
         args = [binary,
                 "--set", f"storage.data_dir={data}",
                 "--set", "http.listen=127.0.0.1:0",
@@ -175,6 +178,10 @@ class Server:
         assert status == 201, f"{kind}: {status} {body}"
         await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
         return headers["Location"].rsplit("/", 1)[1]
+
+    def close_process(self):
+        """Stops the process (SIGTERM) and keeps the data directory."""
+        stop(self.proc)
 
     def close(self):
         stop(self.proc)

@@ -308,6 +308,66 @@ TEST_F(ConfigTest, AddressAndCidrParsing) {
   EXPECT_NE(checkCidr("10.0.0/8"), "");
 }
 
+TEST_F(ConfigTest, WebhookSettingsNameTheBadOne) {
+  const std::string secret = (dir_.path() / "hook.secret").string();
+  test::writeFile(secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+  const std::string bad_secret = (dir_.path() / "bad.secret").string();
+  test::writeFile(bad_secret, "not-a-secret\n");
+  {
+    auto load = loadYaml(
+        "webhooks:\n  urls: [\"https://hooks.example/medrelay\", "
+        "\"https://[2001:db8::1]:8443/h\"]\n  secret_files: [" +
+        secret + ", " + secret + "]\n  events: [participant_joined]\n");
+    EXPECT_TRUE(load.ok()) << dump(load);
+  }
+  {
+    ConfigSources s;
+    s.overrides = {"webhooks.urls=http://plain.example/h", "webhooks.secret_files=" + secret};
+    auto load = loadConfig(s);
+    EXPECT_THAT(errorFor(load, "webhooks.urls").message, HasSubstr("not an https:// URL"));
+  }
+  for (const char* url : {"https://", "https://user:pw@h.example/", "https://h.example:99999/",
+                          "https://h.example/a b", "https://[::1/h", "https://h.example:/"}) {
+    ConfigSources s;
+    s.overrides = {std::string("webhooks.urls=") + url, "webhooks.secret_files=" + secret};
+    auto load = loadConfig(s);
+    EXPECT_FALSE(errorFor(load, "webhooks.urls").message.empty()) << url;
+  }
+  {
+    ConfigSources s;
+    s.overrides = {"webhooks.urls=https://h.example/"};
+    auto load = loadConfig(s);
+    EXPECT_THAT(errorFor(load, "webhooks.secret_files").message,
+                HasSubstr("one secret file per URL"));
+  }
+  {
+    ConfigSources s;
+    s.overrides = {"webhooks.urls=https://h.example/", "webhooks.secret_files=" + bad_secret};
+    auto load = loadConfig(s);
+    const auto e = errorFor(load, "webhooks.secret_files");
+    EXPECT_THAT(e.message, HasSubstr("bad.secret: line 1"));
+    EXPECT_THAT(e.message, ::testing::Not(HasSubstr("not-a-secret")));
+  }
+  {
+    ConfigSources s;
+    s.overrides = {"webhooks.urls=https://h.example/",
+                   "webhooks.secret_files=" + (dir_.path() / "missing").string()};
+    auto load = loadConfig(s);
+    EXPECT_THAT(errorFor(load, "webhooks.secret_files").message, HasSubstr("cannot read"));
+  }
+  {
+    ConfigSources s;
+    s.overrides = {"webhooks.events=participant_joined,particpant_left", "webhooks.format=xml",
+                   "webhooks.ca_file=/nonexistent/ca.pem", "webhooks.backoff_initial_ms=5000",
+                   "webhooks.backoff_max_ms=1000"};
+    auto load = loadConfig(s);
+    EXPECT_THAT(errorFor(load, "webhooks.events").message, HasSubstr("particpant_left"));
+    EXPECT_THAT(errorFor(load, "webhooks.format").message, HasSubstr("json|fhir"));
+    EXPECT_THAT(errorFor(load, "webhooks.ca_file").message, HasSubstr("does not exist"));
+    EXPECT_FALSE(errorFor(load, "webhooks.backoff_initial_ms").message.empty());
+  }
+}
+
 // The documented example must stay equal to the embedded defaults and mention every setting.
 TEST_F(ConfigTest, ExampleConfigEqualsDefaultsAndListsEverySetting) {
   std::string path = test::sourceDir() + "/configs/medrelay.yaml";
