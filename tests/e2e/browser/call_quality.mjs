@@ -230,7 +230,8 @@ async function throughRelay(relay) {
 //   sender actually sent peer to peer (the fake camera's content needs ~0.5 Mbit/s, and GoogCC
 //   caps its estimate near 1.5x the acknowledged rate unless its start-up probes hit, which is
 //   timing-sensitive on a busy machine; a starved sender sits at 30 kbit/s and fails both);
-// - the receiver's video bitrate, picture size and frame rate; freeze seconds.
+// - the receiver's video bitrate (unless the sender was unconstrained and the relay delivered
+//   what it sent), picture size and frame rate; freeze seconds.
 function compare(got, anchor) {
   const tol = { bitrate: 0.5, sentRate: 1.2, recvRate: 0.8, picture: 0.9, fps: 0.9, freezeSeconds: 1,
     ...condition.tolerance };
@@ -242,7 +243,13 @@ function compare(got, anchor) {
       problems.push(`${r.role} sends at ${r.targetBitrate} bit/s target through the relay, `
         + `${a.targetBitrate} peer to peer (sending ${a.sendKbps.toFixed(0)} kbit/s)`);
     }
-    if (r.recvKbps < tol.recvRate * a.recvKbps) {
+    // A lower received rate counts against the relay unless the relay delivered what the other
+    // side's encoder chose to send while nothing limited it (its target at least 1.2x its rate
+    // through the relay): the fake camera's VP8 output alone varies 460-630 kbit/s between runs.
+    const sender = got.find((x) => x.role !== r.role);
+    const encoderChose = sender && sender.targetBitrate >= tol.sentRate * 1000 * sender.sendKbps
+      && r.recvKbps >= 0.9 * sender.sendKbps;
+    if (r.recvKbps < tol.recvRate * a.recvKbps && !encoderChose) {
       problems.push(`${r.role} receives ${r.recvKbps.toFixed(0)} kbit/s of video through the relay, ${a.recvKbps.toFixed(0)} peer to peer`);
     }
     if (r.recvWidth * r.recvHeight < tol.picture * a.recvWidth * a.recvHeight) {
