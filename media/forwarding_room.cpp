@@ -629,17 +629,20 @@ uint64_t ForwardingRoom::receiverEstimate(ParticipantSession& publisher, uint64_
 void ForwardingRoom::sendReceiverEstimate(ParticipantSession& publisher) {
   publisher.uplinkDecreases = publisher.uplink()->overuses();
   if (!publisher.remb() || !publisher.transport().connected()) return;
+  sendRemb(publisher, receiverEstimate(publisher, publisher.uplink()->ackedBps()));
+}
+
+// One REMB (draft-alvestrand-rmcat-remb-03 §2) for every stream the publisher sends.
+bool ForwardingRoom::sendRemb(ParticipantSession& publisher, uint64_t bps) {
   std::array<uint32_t, 4> ssrcs{};
   size_t n = 0;
   for (auto& p : publisher.producers()) {
     if (p->ssrc != 0 && n < ssrcs.size()) ssrcs[n++] = p->ssrc;
   }
-  if (n == 0) return;
+  if (n == 0) return false;
   auto& out = ctx_.rtcpScratch;
-  auto w = rtcp::writeRemb({out.data(), out.size() - 64}, kRelaySsrc,
-                           receiverEstimate(publisher, publisher.uplink()->ackedBps()),
-                           {ssrcs.data(), n});
-  if (w) publisher.transport().sendRtcp(out.data(), *w, out.size());
+  auto w = rtcp::writeRemb({out.data(), out.size() - 64}, kRelaySsrc, bps, {ssrcs.data(), n});
+  return w && publisher.transport().sendRtcp(out.data(), *w, out.size());
 }
 
 void ForwardingRoom::limitPublishersOf(ParticipantSession& subscriber, bool refresh) {
@@ -681,15 +684,7 @@ void ForwardingRoom::limitSender(ParticipantSession& publisher, bool refresh) {
   } else if (!refresh && last != 0 && limit + limit / 20 >= last) {
     return;  // not lower by 5 %: the next receiver report carries it
   }
-  std::array<uint32_t, 4> ssrcs{};
-  size_t n = 0;
-  for (auto& p : publisher.producers()) {
-    if (p->ssrc != 0 && n < ssrcs.size()) ssrcs[n++] = p->ssrc;
-  }
-  if (n == 0) return;
-  auto& out = ctx_.rtcpScratch;
-  auto w = rtcp::writeRemb({out.data(), out.size() - 64}, kRelaySsrc, limit, {ssrcs.data(), n});
-  if (w && publisher.transport().sendRtcp(out.data(), *w, out.size())) {
+  if (sendRemb(publisher, limit)) {
     if (limit < last || last == 0) ctx_.metrics.sender_limits.inc();
     publisher.senderLimitBps = limit;
     publisher.senderLimitSentMs = ctx_.nowMs();

@@ -102,6 +102,7 @@ class ForwardingRoom {
   uint64_t senderLimit(ParticipantSession& publisher) const;
   uint64_t receiverEstimate(ParticipantSession& publisher, uint64_t goodputBps);
   void sendReceiverEstimate(ParticipantSession& publisher);
+  bool sendRemb(ParticipantSession& publisher, uint64_t bps);
   void stampTransportWide(ParticipantSession& subscriber, uint8_t* buf, size_t& len,
                           size_t capacity, int64_t nowUs);
   // Audio first.
